@@ -1,0 +1,31 @@
+//! The pure heart of Request Desk.
+//!
+//! Everything here is plain data and rules: capacity arithmetic, the request
+//! lifecycle, validation of what users type, who may do what, and the port
+//! traits the outside world must implement. No database, web framework or
+//! async runtime appears in this crate (`cargo tree -p request-desk-domain`
+//! proves it); adapters live in `request-desk-infrastructure`.
+//!
+//! ```text
+//!   server (HTTP) ──► services (this crate) ──► ports (traits, this crate)
+//!                                                  ▲
+//!                        infrastructure adapters ──┘ (Diesel, hub, argon2)
+//! ```
+
+pub mod capacity;
+pub mod error;
+pub mod ids;
+pub mod notification;
+pub mod permissions;
+pub mod ports;
+pub mod request;
+pub mod validation;
+pub mod serde_formats;
+pub mod services;
+pub mod settings;
+pub mod user;
+
+pub use capacity::{Capacity, Day, DayRecord, DayStatus};
+pub use error::RepositoryError;
+pub use ids::{NotificationId, RequestId, UserId};
+pub use services::{Ports, RequestDesk};
