@@ -1,0 +1,115 @@
+//! [`DayRepository`] on PostgreSQL: ranges, the change feed, overrides.
+
+use diesel::dsl::{max, sql};
+use diesel::prelude::*;
+use diesel::sql_types::BigInt;
+use request_desk_domain::capacity::Capacity;
+use request_desk_domain::ports::DayRepository;
+use request_desk_domain::{DayRecord, RepositoryError};
+use time::Date;
+
+use super::errors::db_error;
+use super::rows::DayRow;
+use super::schema::{days, settings};
+use super::{Conn, PgStore};
+
+/// The next global change number, evaluated inside the statement that uses it.
+pub(super) fn next_version() -> diesel::expression::SqlLiteral<BigInt> {
+    sql::<BigInt>("nextval('change_version_seq')")
+}
+
+/// Makes sure `date` has a row, so it can be locked. Idempotent and race-free.
+pub(super) fn ensure_day(conn: &mut Conn, date: Date) -> QueryResult<()> {
+    diesel::insert_into(days::table)
+        .values(days::date.eq(date))
+        .on_conflict_do_nothing()
+        .execute(conn)
+        .map(|_| ())
+}
+
+impl DayRepository for PgStore {
+    fn in_range(&self, from: Date, to: Date) -> Result<Vec<DayRecord>, RepositoryError> {
+        let mut conn = self.conn()?;
+        days::table
+            .filter(days::date.between(from, to))
+            .order(days::date)
+            .select(DayRow::as_select())
+            .load(&mut conn)
+            .map_err(db_error)?
+            .into_iter()
+            .map(DayRow::into_record)
+            .collect()
+    }
+
+    fn changed_since(&self, version: i64) -> Result<Vec<DayRecord>, RepositoryError> {
+        let mut conn = self.conn()?;
+        days::table
+            .filter(days::version.gt(version))
+            .order(days::date)
+            .select(DayRow::as_select())
+            .load(&mut conn)
+            .map_err(db_error)?
+            .into_iter()
+            .map(DayRow::into_record)
+            .collect()
+    }
+
+    fn latest_version(&self) -> Result<i64, RepositoryError> {
+        let mut conn = self.conn()?;
+        let days_max: Option<i64> = days::table
+            .select(max(days::version))
+            .first(&mut conn)
+            .map_err(db_error)?;
+        let settings_version: i64 = settings::table
+            .select(settings::version)
+            .first(&mut conn)
+            .map_err(db_error)?;
+        Ok(days_max.unwrap_or(0).max(settings_version))
+    }
+
+    fn set_override(
+        &self,
+        date: Date,
+        capacity: Capacity,
+        note: Option<String>,
+    ) -> Result<DayRecord, RepositoryError> {
+        let mut conn = self.conn()?;
+        diesel::insert_into(days::table)
+            .values((
+                days::date.eq(date),
+                days::capacity_override.eq(capacity.get() as i32),
+                days::override_note.eq(&note),
+                days::version.eq(next_version()),
+            ))
+            .on_conflict(days::date)
+            .do_update()
+            .set((
+                days::capacity_override.eq(capacity.get() as i32),
+                days::override_note.eq(&note),
+                days::version.eq(next_version()),
+            ))
+            .returning(DayRow::as_returning())
+            .get_result(&mut conn)
+            .map_err(db_error)?
+            .into_record()
+    }
+
+    fn clear_override(&self, date: Date) -> Result<DayRecord, RepositoryError> {
+        let mut conn = self.conn()?;
+        let none: Option<i32> = None;
+        let no_note: Option<String> = None;
+        diesel::insert_into(days::table)
+            .values((days::date.eq(date), days::version.eq(next_version())))
+            .on_conflict(days::date)
+            .do_update()
+            .set((
+                days::capacity_override.eq(none),
+                days::override_note.eq(no_note),
+                days::version.eq(next_version()),
+            ))
+            .returning(DayRow::as_returning())
+            .get_result(&mut conn)
+            .map_err(db_error)?
+            .into_record()
+    }
+}

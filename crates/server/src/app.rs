@@ -1,0 +1,207 @@
+//! Wiring: picks the adapters, builds the actix application, runs it.
+//!
+//! This is the only place that knows which implementation stands behind each
+//! domain port.
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+
+use actix_web::dev::Server;
+use actix_web::middleware::{from_fn, ErrorHandlers};
+use actix_web::{web, App, HttpServer};
+use anyhow::Context;
+use futures_util::future::BoxFuture;
+use request_desk_domain::{Ports, RequestDesk};
+use request_desk_infrastructure::clock::SystemClock;
+use request_desk_infrastructure::hub::{Hub, HubBackend, HubConfig, HubMethodError, HubUser};
+use request_desk_infrastructure::password::Argon2Hasher;
+use request_desk_infrastructure::postgres::{self, PgStore, PoolConfig};
+
+use crate::auth::Tokens;
+use crate::error::{contract_body_for_bare_errors, extractor_errors, ApiError};
+use crate::live::{Backend, HubEvents};
+use crate::metrics::{observe, Metrics};
+use crate::{routes, seed, web_client};
+
+/// Largest request body accepted (64 KiB); larger answers 413.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Everything needed to start one server instance.
+#[derive(Debug, Clone)]
+pub struct ServerSettings {
+    pub database_url: String,
+    pub pool_size: u32,
+    pub jwt_secret: String,
+    pub jwt_ttl: time::Duration,
+    pub bind_addr: String,
+    pub seed_demo: bool,
+    pub web_dist: Option<PathBuf>,
+    pub hub: HubConfig,
+}
+
+/// A bound, ready-to-run server.
+pub struct Application {
+    addr: SocketAddr,
+    server: Server,
+    hub: Hub,
+}
+
+impl std::fmt::Debug for Application {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Application")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Lets the hub reach the application that is built after it.
+struct LateBackend(OnceLock<Backend>);
+
+impl HubBackend for LateBackend {
+    fn authenticate(&self, token: &str) -> Option<HubUser> {
+        self.0.get()?.authenticate(token)
+    }
+
+    fn capacity_changes_since(
+        &self,
+        version: i64,
+    ) -> BoxFuture<'static, Result<serde_json::Value, HubMethodError>> {
+        match self.0.get() {
+            Some(backend) => backend.capacity_changes_since(version),
+            None => {
+                Box::pin(async { Err(HubMethodError::Failed("the server is starting".into())) })
+            }
+        }
+    }
+}
+
+impl Application {
+    /// Connects, migrates, seeds (if asked) and binds; does not serve yet.
+    pub async fn build(settings: ServerSettings) -> anyhow::Result<Application> {
+        let pool = postgres::pool(
+            &settings.database_url,
+            &PoolConfig {
+                max_size: settings.pool_size,
+                ..PoolConfig::default()
+            },
+        );
+        let store = PgStore::new(pool);
+        let migrate_store = store.clone();
+        let applied = web::block(move || postgres::run_migrations(migrate_store.pool()))
+            .await?
+            .context("applying database migrations")?;
+        if !applied.is_empty() {
+            tracing::info!(?applied, "applied migrations");
+        }
+
+        let metrics = Metrics::new();
+        let tokens = Arc::new(Tokens::new(&settings.jwt_secret, settings.jwt_ttl));
+        let late = Arc::new(LateBackend(OnceLock::new()));
+        let hub = Hub::new(late.clone(), settings.hub.clone());
+        let events = Arc::new(HubEvents {
+            hub: hub.clone(),
+            metrics: metrics.clone(),
+        });
+        let store_port = Arc::new(store.clone());
+        let desk = RequestDesk::new(Ports {
+            users: store_port.clone(),
+            passwords: Arc::new(Argon2Hasher),
+            settings: store_port.clone(),
+            days: store_port.clone(),
+            requests: store_port.clone(),
+            notifications: store_port,
+            clock: Arc::new(SystemClock),
+            broadcast: events.clone(),
+            notifier: events,
+        });
+        let _ = late.0.set(Backend {
+            tokens: tokens.clone(),
+            desk: desk.clone(),
+        });
+
+        if settings.seed_demo {
+            let seed_desk = desk.clone();
+            web::block(move || seed::seed_demo(&seed_desk))
+                .await?
+                .context("seeding the demo users")?;
+        }
+
+        let listener = TcpListener::bind(&settings.bind_addr)
+            .with_context(|| format!("binding {}", settings.bind_addr))?;
+        let addr = listener.local_addr()?;
+        let server_hub = hub.clone();
+        let web_dist = settings.web_dist.clone();
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(web::Data::new(desk.clone()))
+                .app_data(web::Data::new(tokens.clone()))
+                .app_data(web::Data::new(store.clone()))
+                .app_data(web::Data::new(server_hub.clone()))
+                .app_data(web::Data::new(metrics.clone()))
+                .app_data(
+                    web::JsonConfig::default()
+                        .limit(MAX_BODY_BYTES)
+                        .error_handler(extractor_errors::json),
+                )
+                .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
+                .app_data(web::PathConfig::default().error_handler(extractor_errors::path))
+                .app_data(web::QueryConfig::default().error_handler(extractor_errors::query))
+                .wrap(ErrorHandlers::new().default_handler(contract_body_for_bare_errors))
+                .wrap(from_fn(observe))
+                .configure(routes::configure)
+                .configure(|c| server_hub.configure(c))
+                .configure(web_client::configure(web_dist.clone()))
+                .default_service(web::to(|req: actix_web::HttpRequest| async move {
+                    Err::<actix_web::HttpResponse, _>(ApiError::not_found(format!(
+                        "no route for {} {}",
+                        req.method(),
+                        req.path()
+                    )))
+                }))
+        })
+        .listen(listener)?
+        .disable_signals()
+        .shutdown_timeout(5)
+        .run();
+        Ok(Application { addr, server, hub })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Serves until stopped; for tests, which drop the task to stop it.
+    pub async fn run(self) -> std::io::Result<()> {
+        self.server.await
+    }
+
+    /// Serves until SIGINT or SIGTERM, then tells every hub client to
+    /// reconnect elsewhere and stops gracefully.
+    pub async fn run_until_signalled(self) -> std::io::Result<()> {
+        let handle = self.server.handle();
+        let hub = self.hub.clone();
+        actix_web::rt::spawn(async move {
+            shutdown_signal().await;
+            tracing::info!("shutting down: closing hub connections");
+            hub.shutdown();
+            handle.stop(true).await;
+        });
+        self.server.await
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

@@ -1,0 +1,17 @@
+//! The Request Desk server: configuration, HTTP routes, auth and wiring.
+//!
+//! Thin by design: every rule lives in `request-desk-domain`, every adapter in
+//! `request-desk-infrastructure`. This crate maps HTTP to use cases and back.
+
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod live;
+pub mod metrics;
+pub mod routes;
+pub mod seed;
+pub mod telemetry;
+pub mod web_client;
+
+pub use app::{Application, ServerSettings};

@@ -1,0 +1,98 @@
+//! `request-desk`: serves the API, hub and web client, or migrates (`request-desk migrate`).
+
+use std::path::Path;
+
+use anyhow::{bail, Context};
+use clap::Parser;
+use request_desk_infrastructure::hub::HubConfig;
+use request_desk_infrastructure::local_postgres::{project_root, LocalCluster, LocalClusterConfig};
+use request_desk_infrastructure::postgres::{self, PoolConfig};
+use request_desk_server::config::{Cli, Command};
+use request_desk_server::{seed, telemetry, Application, ServerSettings};
+
+fn main() -> anyhow::Result<()> {
+    let _ = dotenvy::dotenv();
+    let cli = Cli::parse();
+    telemetry::init(cli.config.log_format);
+    let config = cli.config;
+    let root = project_root();
+
+    // Dev mode: the project-local cluster, stopped when `cluster` drops at the end.
+    let mut cluster = None;
+    let database_url = match &config.database_url {
+        Some(url) => url.clone(),
+        None => {
+            let local = LocalCluster::start(LocalClusterConfig::dev(&root))
+                .context("starting the local PostgreSQL (dev mode)")?;
+            let url = local.database_url();
+            cluster = Some(local);
+            url
+        }
+    };
+
+    if cli.command == Some(Command::Migrate) {
+        let pool = postgres::pool(&database_url, &PoolConfig::default());
+        let applied = postgres::run_migrations(&pool).context("applying migrations")?;
+        println!(
+            "applied {} migration(s){}",
+            applied.len(),
+            if applied.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", applied.join(", "))
+            }
+        );
+        return Ok(());
+    }
+
+    let jwt_secret = match (&config.jwt_secret, config.dev_mode()) {
+        (Some(secret), _) => secret.0.clone(),
+        (None, true) => dev_secret(&root)?,
+        (None, false) => bail!("JWT_SECRET must be set (at least 16 characters) when DATABASE_URL is set; see .env.example"),
+    };
+    let web_dist = config
+        .web_dist_dir
+        .clone()
+        .unwrap_or_else(|| root.join("web/dist"));
+    let settings = ServerSettings {
+        database_url,
+        pool_size: config.database_pool_size,
+        jwt_secret,
+        jwt_ttl: time::Duration::minutes(config.jwt_ttl_minutes),
+        bind_addr: config.bind_addr.clone(),
+        seed_demo: config.seed_demo || config.dev_mode(),
+        web_dist: Some(web_dist.clone()),
+        hub: HubConfig::default(),
+    };
+
+    let result = actix_web::rt::System::new().block_on(async move {
+        let app = Application::build(settings).await?;
+        let url = format!("http://{}", app.addr());
+        println!("Request Desk listening on {url}");
+        if config.dev_mode() {
+            println!("  open {url}/ and sign in as alice@example.com / {} (also bob@, designer@, admin@example.com)", seed::DEMO_PASSWORD);
+        }
+        if !web_dist.join("index.html").is_file() {
+            println!("  the web client is not built: run `just web` to build it (the API works without it)");
+        }
+        app.run_until_signalled().await.context("serving")
+    });
+    drop(cluster);
+    result
+}
+
+/// A signing secret for dev mode, generated once and kept under `.data/` so
+/// tokens survive restarts.
+fn dev_secret(root: &Path) -> anyhow::Result<String> {
+    use rand::distributions::{Alphanumeric, DistString};
+    let path = root.join(".data/dev-jwt-secret");
+    if let Ok(secret) = std::fs::read_to_string(&path) {
+        if secret.trim().len() >= 16 {
+            return Ok(secret.trim().to_owned());
+        }
+    }
+    let secret = Alphanumeric.sample_string(&mut rand::thread_rng(), 48);
+    std::fs::create_dir_all(root.join(".data"))?;
+    std::fs::write(&path, &secret).with_context(|| format!("writing {}", path.display()))?;
+    Ok(secret)
+}

@@ -1,0 +1,42 @@
+//! `/health/live`, `/health/ready` and `/metrics`.
+
+use actix_web::{web, HttpResponse};
+use request_desk_infrastructure::hub::Hub;
+use request_desk_infrastructure::postgres::PgStore;
+use serde_json::json;
+
+use crate::error::ApiError;
+use crate::metrics::Metrics;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/health/live", web::get().to(live))
+        .route("/health/ready", web::get().to(ready))
+        .route("/metrics", web::get().to(metrics));
+}
+
+async fn live() -> HttpResponse {
+    HttpResponse::Ok().json(json!({ "status": "live" }))
+}
+
+async fn ready(store: web::Data<PgStore>) -> Result<HttpResponse, ApiError> {
+    let store = store.clone();
+    match web::block(move || store.ping()).await? {
+        Ok(()) => Ok(HttpResponse::Ok().json(json!({ "status": "ready", "database": "up" }))),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            Err(ApiError::unavailable())
+        }
+    }
+}
+
+async fn metrics(metrics: web::Data<Metrics>, hub: web::Data<Hub>) -> HttpResponse {
+    for (transport, count) in hub.open_connections() {
+        metrics
+            .hub_connections
+            .with_label_values(&[transport])
+            .set(count as i64);
+    }
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(metrics.render())
+}

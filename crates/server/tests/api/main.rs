@@ -1,0 +1,10 @@
+//! HTTP integration tests: every endpoint against a real server and a real PostgreSQL.
+
+mod auth;
+mod availability;
+mod concurrency;
+mod helpers;
+mod notifications;
+mod operations;
+mod requests;
+mod settings;

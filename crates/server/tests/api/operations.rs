@@ -1,0 +1,86 @@
+use reqwest::{Method, StatusCode};
+
+use crate::helpers::{assert_error, TestApp};
+
+#[actix_web::test]
+async fn health_endpoints_answer() {
+    let app = TestApp::spawn().await;
+    assert_eq!(
+        app.send(Method::GET, "/health/live", None, None).await.0,
+        StatusCode::OK
+    );
+    let (status, body) = app.send(Method::GET, "/health/ready", None, None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+#[actix_web::test]
+async fn metrics_are_prometheus_text() {
+    let app = TestApp::spawn().await;
+    app.send(Method::GET, "/health/live", None, None).await;
+    let res = app
+        .client
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain"));
+    let text = res.text().await.unwrap();
+    for metric in [
+        "http_requests_total",
+        "http_request_duration_seconds",
+        "hub_connections",
+    ] {
+        assert!(text.contains(metric), "{metric} missing from:\n{text}");
+    }
+    assert!(text.contains(r#"route="/health/live""#), "{text}");
+}
+
+#[actix_web::test]
+async fn unknown_routes_and_methods_get_the_error_body() {
+    let app = TestApp::spawn().await;
+    assert_error(
+        app.send(Method::GET, "/api/nope", None, None).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    );
+    assert_error(
+        app.send(Method::GET, "/definitely/not/here", None, None)
+            .await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    );
+    let (status, body) = app
+        .send(Method::DELETE, "/api/settings/public", None, None)
+        .await;
+    assert!(status.is_client_error(), "{status}");
+    assert!(body["error"].is_string(), "{body}");
+}
+
+#[actix_web::test]
+async fn bodies_over_64_kib_are_refused() {
+    let app = TestApp::spawn().await;
+    let token = app.login("alice@example.com").await;
+    let huge = serde_json::json!({"title": "x", "dueDate": "2030-01-01", "description": "y".repeat(70 * 1024)});
+    assert_error(
+        app.post("/api/requests", &token, huge).await,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+    );
+}
+
+#[actix_web::test]
+async fn the_root_explains_how_to_build_the_client_when_it_is_missing() {
+    let app = TestApp::spawn().await;
+    let res = app
+        .client
+        .get(format!("{}/", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.text().await.unwrap().contains("just web"));
+}
