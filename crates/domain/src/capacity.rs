@@ -172,7 +172,10 @@ mod tests {
     #[test]
     fn capacity_rejects_negative_and_absurd_values() {
         assert_eq!(Capacity::new(-1), Err(InvalidCapacity));
-        assert_eq!(Capacity::new(i64::from(MAX_CAPACITY) + 1), Err(InvalidCapacity));
+        assert_eq!(
+            Capacity::new(i64::from(MAX_CAPACITY) + 1),
+            Err(InvalidCapacity)
+        );
         assert_eq!(Capacity::new(0).unwrap().get(), 0);
     }
 
@@ -216,16 +219,34 @@ mod tests {
     fn closed_days_outrank_everything() {
         let cal = calendar(10, 60, &[Weekday::Friday]);
         // Zero capacity override.
-        assert_eq!(day(0, Some(0), date!(2026 - 05 - 12), &cal).status, DayStatus::Closed);
+        assert_eq!(
+            day(0, Some(0), date!(2026 - 05 - 12), &cal).status,
+            DayStatus::Closed
+        );
         // A closed weekday (2026-05-15 is a Friday).
-        assert_eq!(day(0, None, date!(2026 - 05 - 15), &cal).status, DayStatus::Closed);
+        assert_eq!(
+            day(0, None, date!(2026 - 05 - 15), &cal).status,
+            DayStatus::Closed
+        );
         // Before today, after the window.
-        assert_eq!(day(0, None, date!(2026 - 05 - 10), &cal).status, DayStatus::Closed);
-        assert_eq!(day(0, None, date!(2026 - 07 - 11), &cal).status, DayStatus::Closed);
+        assert_eq!(
+            day(0, None, date!(2026 - 05 - 10), &cal).status,
+            DayStatus::Closed
+        );
+        assert_eq!(
+            day(0, None, date!(2026 - 07 - 11), &cal).status,
+            DayStatus::Closed
+        );
         // Inside the window and not a closed weekday.
-        assert_eq!(day(0, None, date!(2026 - 07 - 09), &cal).status, DayStatus::Available);
+        assert_eq!(
+            day(0, None, date!(2026 - 07 - 09), &cal).status,
+            DayStatus::Available
+        );
         // Full but closed reads closed.
-        assert_eq!(day(10, None, date!(2026 - 05 - 15), &cal).status, DayStatus::Closed);
+        assert_eq!(
+            day(10, None, date!(2026 - 05 - 15), &cal).status,
+            DayStatus::Closed
+        );
     }
 
     #[test]

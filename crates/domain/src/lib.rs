@@ -19,11 +19,11 @@ pub mod notification;
 pub mod permissions;
 pub mod ports;
 pub mod request;
-pub mod validation;
 pub mod serde_formats;
 pub mod services;
 pub mod settings;
 pub mod user;
+pub mod validation;
 
 pub use capacity::{Capacity, Day, DayRecord, DayStatus};
 pub use error::RepositoryError;

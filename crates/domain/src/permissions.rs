@@ -27,7 +27,8 @@ impl Actor {
 
     /// The owner while the request is pending, or an admin.
     pub fn can_edit(&self, request: &Request) -> bool {
-        self.is_admin() || (request.requester_id == self.id && request.status == RequestStatus::Pending)
+        self.is_admin()
+            || (request.requester_id == self.id && request.status == RequestStatus::Pending)
     }
 
     /// The owner or an admin.

@@ -11,7 +11,9 @@ use crate::capacity::{Capacity, DayRecord, DayStatus};
 use crate::error::RepositoryError;
 use crate::ids::{NotificationId, RequestId, UserId};
 use crate::notification::{Inbox, NewNotification, Notification};
-use crate::request::{NewRequest, Request, RequestFields, RequestFilter, RequestPage, RequestStatus};
+use crate::request::{
+    NewRequest, Request, RequestFields, RequestFilter, RequestPage, RequestStatus,
+};
 use crate::settings::{CapacitySettings, StoredSettings};
 use crate::user::{Email, NewUser, Password, PasswordHash, User, UserCredentials};
 
@@ -31,7 +33,10 @@ pub trait UserRepository: Send + Sync + 'static {
     /// # Errors
     /// MUST return [`CreateUserError::DuplicateEmail`] when the (normalised) email exists.
     fn create(&self, user: NewUser) -> Result<User, CreateUserError>;
-    fn credentials_by_email(&self, email: &Email) -> Result<Option<UserCredentials>, RepositoryError>;
+    fn credentials_by_email(
+        &self,
+        email: &Email,
+    ) -> Result<Option<UserCredentials>, RepositoryError>;
     fn find(&self, id: UserId) -> Result<Option<User>, RepositoryError>;
     /// Every user, by id.
     fn list(&self) -> Result<Vec<User>, RepositoryError>;
@@ -62,7 +67,12 @@ pub trait DayRepository: Send + Sync + 'static {
     /// The newest global change number (days and settings), 0 if nothing changed yet.
     fn latest_version(&self) -> Result<i64, RepositoryError>;
     /// Sets a date's capacity override, stamping the date with a new version.
-    fn set_override(&self, date: Date, capacity: Capacity, note: Option<String>) -> Result<DayRecord, RepositoryError>;
+    fn set_override(
+        &self,
+        date: Date,
+        capacity: Capacity,
+        note: Option<String>,
+    ) -> Result<DayRecord, RepositoryError>;
     /// Removes a date's override (if any), stamping the date with a new version.
     fn clear_override(&self, date: Date) -> Result<DayRecord, RepositoryError>;
 }

@@ -253,7 +253,10 @@ mod tests {
     #[test]
     fn descriptions_are_bounded() {
         assert!(Description::parse(&"x".repeat(5000)).is_ok());
-        assert_eq!(Description::parse(&"x".repeat(5001)).unwrap_err().field, "description");
+        assert_eq!(
+            Description::parse(&"x".repeat(5001)).unwrap_err().field,
+            "description"
+        );
     }
 
     #[test]
@@ -264,7 +267,10 @@ mod tests {
             priority: None,
             due_date: time::macros::date!(2026 - 05 - 12),
         };
-        assert_eq!(RequestFields::parse(&input).unwrap().priority, Priority::Normal);
+        assert_eq!(
+            RequestFields::parse(&input).unwrap().priority,
+            Priority::Normal
+        );
         let bad = RequestInput {
             priority: Some("asap".into()),
             ..input
@@ -282,7 +288,11 @@ mod tests {
         ];
         for from in RequestStatus::ALL {
             for to in RequestStatus::ALL {
-                assert_eq!(from.can_move_to(to), allowed.contains(&(from, to)), "{from:?}->{to:?}");
+                assert_eq!(
+                    from.can_move_to(to),
+                    allowed.contains(&(from, to)),
+                    "{from:?}->{to:?}"
+                );
             }
         }
     }

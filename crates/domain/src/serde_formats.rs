@@ -67,7 +67,13 @@ mod tests {
     fn dates_round_trip_and_reject_loose_forms() {
         assert_eq!(parse_date("2026-05-15"), Some(date!(2026 - 05 - 15)));
         assert_eq!(format_date(date!(2026 - 05 - 15)), "2026-05-15");
-        for bad in ["2026-5-15", "2026-02-30", "15/05/2026", "", "2026-05-15T00:00"] {
+        for bad in [
+            "2026-5-15",
+            "2026-02-30",
+            "15/05/2026",
+            "",
+            "2026-05-15T00:00",
+        ] {
             assert_eq!(parse_date(bad), None, "{bad}");
         }
     }

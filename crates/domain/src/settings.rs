@@ -20,9 +20,7 @@ impl ThresholdPercent {
             .ok()
             .filter(|p| *p <= 100)
             .map(ThresholdPercent)
-            .ok_or_else(|| {
-                FieldError::new("limitedThresholdPercent", "must be between 0 and 100")
-            })
+            .ok_or_else(|| FieldError::new("limitedThresholdPercent", "must be between 0 and 100"))
     }
 
     pub fn get(self) -> u32 {
@@ -349,10 +347,16 @@ mod tests {
     fn each_broken_rule_names_its_field() {
         let cases: Vec<(fn(&mut SettingsInput), &str)> = vec![
             (|i| i.daily_capacity = -1, "dailyCapacity"),
-            (|i| i.limited_threshold_percent = 101, "limitedThresholdPercent"),
+            (
+                |i| i.limited_threshold_percent = 101,
+                "limitedThresholdPercent",
+            ),
             (|i| i.booking_window_days = -3, "bookingWindowDays"),
             (|i| i.booking_window_days = 4000, "bookingWindowDays"),
-            (|i| i.closed_weekdays = vec!["funday".into()], "closedWeekdays"),
+            (
+                |i| i.closed_weekdays = vec!["funday".into()],
+                "closedWeekdays",
+            ),
             (|i| i.timezone = "Mars/Olympus".into(), "timezone"),
         ];
         for (break_it, field) in cases {
@@ -375,11 +379,20 @@ mod tests {
         let settings = CapacitySettings::parse(&input()).unwrap();
         let cal = BookingCalendar::new(&settings, date!(2026 - 05 - 11));
         assert_eq!(cal.max_date, date!(2026 - 06 - 10));
-        assert_eq!(cal.check(date!(2026 - 05 - 10)), Err(NotBookable::OutOfWindow));
+        assert_eq!(
+            cal.check(date!(2026 - 05 - 10)),
+            Err(NotBookable::OutOfWindow)
+        );
         assert_eq!(cal.check(date!(2026 - 05 - 11)), Ok(()));
         assert_eq!(cal.check(date!(2026 - 06 - 10)), Ok(()));
-        assert_eq!(cal.check(date!(2026 - 06 - 11)), Err(NotBookable::OutOfWindow));
-        assert_eq!(cal.check(date!(2026 - 05 - 15)), Err(NotBookable::ClosedWeekday));
+        assert_eq!(
+            cal.check(date!(2026 - 06 - 11)),
+            Err(NotBookable::OutOfWindow)
+        );
+        assert_eq!(
+            cal.check(date!(2026 - 05 - 15)),
+            Err(NotBookable::ClosedWeekday)
+        );
     }
 
     #[test]
@@ -388,7 +401,11 @@ mod tests {
         let cal = BookingCalendar::new(&d, date!(2026 - 01 - 01));
         let view = SettingsView::new(&d, &cal);
         assert_eq!(
-            (view.daily_capacity, view.limited_threshold_percent, view.booking_window_days),
+            (
+                view.daily_capacity,
+                view.limited_threshold_percent,
+                view.booking_window_days
+            ),
             (10, 60, 60)
         );
         assert!(view.closed_weekdays.is_empty());

@@ -42,9 +42,13 @@ impl Email {
         let email = raw.trim().to_lowercase();
         let valid = email.len() <= 254
             && !email.chars().any(char::is_whitespace)
-            && email
-                .split_once('@')
-                .is_some_and(|(local, host)| !local.is_empty() && host.contains('.') && !host.starts_with('.') && !host.ends_with('.') && !host.contains('@'));
+            && email.split_once('@').is_some_and(|(local, host)| {
+                !local.is_empty()
+                    && host.contains('.')
+                    && !host.starts_with('.')
+                    && !host.ends_with('.')
+                    && !host.contains('@')
+            });
         if valid {
             Ok(Email(email))
         } else {
@@ -105,7 +109,10 @@ impl DisplayName {
         match name.chars().count() {
             0 => Err(FieldError::new("displayName", "must not be empty")),
             1..=100 => Ok(DisplayName(name.to_owned())),
-            _ => Err(FieldError::new("displayName", "must be at most 100 characters")),
+            _ => Err(FieldError::new(
+                "displayName",
+                "must be at most 100 characters",
+            )),
         }
     }
 
@@ -164,8 +171,19 @@ mod tests {
 
     #[test]
     fn emails_are_normalised_and_checked() {
-        assert_eq!(Email::parse("  Alice@Example.COM ").unwrap().as_str(), "alice@example.com");
-        for bad in ["", "alice", "@example.com", "alice@", "alice@example", "a b@example.com", "a@b@c.com"] {
+        assert_eq!(
+            Email::parse("  Alice@Example.COM ").unwrap().as_str(),
+            "alice@example.com"
+        );
+        for bad in [
+            "",
+            "alice",
+            "@example.com",
+            "alice@",
+            "alice@example",
+            "a b@example.com",
+            "a@b@c.com",
+        ] {
             assert_eq!(Email::parse(bad).unwrap_err().field, "email", "{bad}");
         }
     }
@@ -176,7 +194,10 @@ mod tests {
         assert!(Password::parse("12345678").is_ok());
         assert!(Password::parse("ääääääää").is_ok());
         assert!(Password::parse(&"x".repeat(300)).is_err());
-        assert_eq!(format!("{:?}", Password::parse("secret-secret").unwrap()), "Password(<redacted>)");
+        assert_eq!(
+            format!("{:?}", Password::parse("secret-secret").unwrap()),
+            "Password(<redacted>)"
+        );
     }
 
     #[test]

@@ -40,7 +40,12 @@ impl RequestDesk {
     }
 
     /// An admin creates an account with any role.
-    pub fn create_user(&self, actor: &Actor, input: &UserInput, role: Role) -> Result<User, AuthError> {
+    pub fn create_user(
+        &self,
+        actor: &Actor,
+        input: &UserInput,
+        role: Role,
+    ) -> Result<User, AuthError> {
         if !actor.is_admin() {
             return Err(AuthError::Forbidden);
         }
@@ -129,10 +134,16 @@ mod tests {
     #[test]
     fn registration_hashes_the_password_and_makes_a_requester() {
         let mut m = Mocks::default();
-        m.passwords.expect_hash().returning(|_| Ok(PasswordHash("$argon2id$x".into())));
+        m.passwords
+            .expect_hash()
+            .returning(|_| Ok(PasswordHash("$argon2id$x".into())));
         m.users
             .expect_create()
-            .withf(|u| u.email.as_str() == "alice@example.com" && u.role == Role::Requester && u.password_hash.0 == "$argon2id$x")
+            .withf(|u| {
+                u.email.as_str() == "alice@example.com"
+                    && u.role == Role::Requester
+                    && u.password_hash.0 == "$argon2id$x"
+            })
             .returning(|_| Ok(alice()));
         assert_eq!(m.build().register(&input("long-enough")).unwrap(), alice());
     }
@@ -147,34 +158,58 @@ mod tests {
     #[test]
     fn a_taken_email_is_a_conflict() {
         let mut m = Mocks::default();
-        m.passwords.expect_hash().returning(|_| Ok(PasswordHash("h".into())));
-        m.users.expect_create().returning(|_| Err(CreateUserError::DuplicateEmail));
-        assert!(matches!(m.build().register(&input("long-enough")), Err(AuthError::EmailTaken)));
+        m.passwords
+            .expect_hash()
+            .returning(|_| Ok(PasswordHash("h".into())));
+        m.users
+            .expect_create()
+            .returning(|_| Err(CreateUserError::DuplicateEmail));
+        assert!(matches!(
+            m.build().register(&input("long-enough")),
+            Err(AuthError::EmailTaken)
+        ));
     }
 
     #[test]
     fn wrong_password_and_unknown_email_fail_alike() {
         let mut m = Mocks::default();
         m.users.expect_credentials_by_email().returning(|e| {
-            Ok((e.as_str() == "alice@example.com").then(|| UserCredentials {
-                user: alice(),
-                password_hash: PasswordHash("h".into()),
-            }))
+            Ok(
+                (e.as_str() == "alice@example.com").then(|| UserCredentials {
+                    user: alice(),
+                    password_hash: PasswordHash("h".into()),
+                }),
+            )
         });
-        m.passwords.expect_verify().returning(|p, _| p == "right-password");
+        m.passwords
+            .expect_verify()
+            .returning(|p, _| p == "right-password");
         let desk = m.build();
-        assert_eq!(desk.login("ALICE@example.com", "right-password").unwrap(), alice());
-        let wrong = desk.login("alice@example.com", "wrong-password").unwrap_err();
-        let unknown = desk.login("nobody@example.com", "right-password").unwrap_err();
+        assert_eq!(
+            desk.login("ALICE@example.com", "right-password").unwrap(),
+            alice()
+        );
+        let wrong = desk
+            .login("alice@example.com", "wrong-password")
+            .unwrap_err();
+        let unknown = desk
+            .login("nobody@example.com", "right-password")
+            .unwrap_err();
         assert_eq!(wrong.to_string(), unknown.to_string());
         assert!(matches!(unknown, AuthError::InvalidCredentials));
     }
 
     #[test]
     fn only_admins_manage_users() {
-        let requester = Actor { id: UserId(3), role: Role::Requester };
+        let requester = Actor {
+            id: UserId(3),
+            role: Role::Requester,
+        };
         let desk = Mocks::default().build();
-        assert!(matches!(desk.list_users(&requester), Err(AuthError::Forbidden)));
+        assert!(matches!(
+            desk.list_users(&requester),
+            Err(AuthError::Forbidden)
+        ));
         assert!(matches!(
             desk.create_user(&requester, &input("long-enough"), Role::Admin),
             Err(AuthError::Forbidden)

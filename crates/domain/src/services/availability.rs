@@ -37,7 +37,11 @@ pub struct Changes {
 
 impl RequestDesk {
     /// One `Day` per date in `[from, to]` (defaults: the booking window).
-    pub fn availability(&self, from: Option<Date>, to: Option<Date>) -> Result<Availability, AvailabilityError> {
+    pub fn availability(
+        &self,
+        from: Option<Date>,
+        to: Option<Date>,
+    ) -> Result<Availability, AvailabilityError> {
         let (_, calendar) = self.calendar()?;
         let from = from.unwrap_or(calendar.min_date);
         let to = to.unwrap_or(calendar.max_date);
@@ -45,7 +49,11 @@ impl RequestDesk {
             return Err(FieldError::new("from", "must not be after 'to'").into());
         }
         if (to - from).whole_days() + 1 > MAX_RANGE_DAYS {
-            return Err(FieldError::new("to", format!("a range spans at most {MAX_RANGE_DAYS} days")).into());
+            return Err(FieldError::new(
+                "to",
+                format!("a range spans at most {MAX_RANGE_DAYS} days"),
+            )
+            .into());
         }
         // Read the version first: a change landing in between shows up in the
         // days and again in the next changes call, never not at all.
@@ -86,14 +94,21 @@ impl RequestDesk {
             .collect();
         let version = days.iter().map(|d| d.version).fold(version, i64::max);
         let resync = stored.version > since || since > version;
-        Ok(Changes { version, resync, days })
+        Ok(Changes {
+            version,
+            resync,
+            days,
+        })
     }
 
     /// Turns committed day records into `Day`s and announces them.
     pub(crate) fn publish_days(&self, records: &[DayRecord]) -> Result<Vec<Day>, RepositoryError> {
         let (_, calendar) = self.calendar()?;
         let timestamp = self.ports.clock.now();
-        let days: Vec<Day> = records.iter().map(|r| Day::from_record(r, &calendar)).collect();
+        let days: Vec<Day> = records
+            .iter()
+            .map(|r| Day::from_record(r, &calendar))
+            .collect();
         let updates: Vec<CapacityUpdate> = days
             .iter()
             .map(|d| CapacityUpdate {
@@ -123,7 +138,12 @@ mod tests {
     use time::macros::date;
 
     fn record(date: Date, used: u32, version: i64) -> DayRecord {
-        DayRecord { date, capacity_override: None, used, version }
+        DayRecord {
+            date,
+            capacity_override: None,
+            used,
+            version,
+        }
     }
 
     #[test]
@@ -139,13 +159,21 @@ mod tests {
         assert_eq!(a.version, 12);
         assert_eq!(a.days.len(), 61);
         assert_eq!(a.days[0].status, DayStatus::Available);
-        assert_eq!((a.days[1].used, a.days[1].status, a.days[1].version), (10, DayStatus::Full, 12));
-        assert!(a.days.windows(2).all(|w| w[0].date.next_day() == Some(w[1].date)));
+        assert_eq!(
+            (a.days[1].used, a.days[1].status, a.days[1].version),
+            (10, DayStatus::Full, 12)
+        );
+        assert!(a
+            .days
+            .windows(2)
+            .all(|w| w[0].date.next_day() == Some(w[1].date)));
     }
 
     #[test]
     fn ranges_are_validated() {
-        let desk = Mocks::default().with_settings(CapacitySettings::default(), 0).build();
+        let desk = Mocks::default()
+            .with_settings(CapacitySettings::default(), 0)
+            .build();
         let backwards = desk.availability(Some(date!(2026 - 05 - 12)), Some(date!(2026 - 05 - 11)));
         assert!(matches!(backwards, Err(AvailabilityError::Validation(f)) if f.field == "from"));
         let too_long = desk.availability(Some(date!(2026 - 01 - 01)), Some(date!(2027 - 01 - 02)));
@@ -157,7 +185,10 @@ mod tests {
         let mut m = Mocks::default().with_settings(CapacitySettings::default(), 0);
         m.days.expect_latest_version().returning(|| Ok(0));
         m.days.expect_in_range().returning(|_, _| Ok(vec![]));
-        let a = m.build().availability(Some(date!(2026 - 01 - 01)), Some(date!(2027 - 01 - 01))).unwrap();
+        let a = m
+            .build()
+            .availability(Some(date!(2026 - 01 - 01)), Some(date!(2027 - 01 - 01)))
+            .unwrap();
         assert_eq!(a.days.len(), 366);
         // Dates outside the booking window read closed.
         assert_eq!(a.days[0].status, DayStatus::Closed);
@@ -167,17 +198,27 @@ mod tests {
     fn changes_since_lists_changed_days_and_asks_for_resync_after_a_settings_change() {
         let mut m = Mocks::default().with_settings(CapacitySettings::default(), 8);
         m.days.expect_latest_version().returning(|| Ok(10));
-        m.days
-            .expect_changed_since()
-            .returning(|since| Ok(if since < 10 { vec![record(date!(2026 - 05 - 13), 1, 10)] } else { vec![] }));
+        m.days.expect_changed_since().returning(|since| {
+            Ok(if since < 10 {
+                vec![record(date!(2026 - 05 - 13), 1, 10)]
+            } else {
+                vec![]
+            })
+        });
         let desk = m.build();
         let c = desk.changes_since(9).unwrap();
         assert_eq!((c.version, c.resync, c.days.len()), (10, false, 1));
         let c = desk.changes_since(7).unwrap();
         assert!(c.resync, "settings changed at 8, after 7");
         let c = desk.changes_since(99).unwrap();
-        assert!(c.resync, "a version from the future means the client must start over");
-        assert!(matches!(desk.changes_since(-1), Err(AvailabilityError::Validation(_))));
+        assert!(
+            c.resync,
+            "a version from the future means the client must start over"
+        );
+        assert!(matches!(
+            desk.changes_since(-1),
+            Err(AvailabilityError::Validation(_))
+        ));
     }
 
     #[test]
@@ -185,9 +226,20 @@ mod tests {
         let mut m = Mocks::default().with_settings(CapacitySettings::default(), 0);
         m.days.expect_latest_version().returning(|| Ok(3));
         m.days.expect_in_range().returning(|f, _| {
-            Ok(vec![DayRecord { date: f, capacity_override: Some(Capacity::new(0).unwrap()), used: 0, version: 3 }])
+            Ok(vec![DayRecord {
+                date: f,
+                capacity_override: Some(Capacity::new(0).unwrap()),
+                used: 0,
+                version: 3,
+            }])
         });
-        let a = m.build().availability(Some(date!(2026 - 05 - 12)), Some(date!(2026 - 05 - 12))).unwrap();
-        assert_eq!((a.days[0].capacity, a.days[0].percent, a.days[0].status), (0, 100, DayStatus::Closed));
+        let a = m
+            .build()
+            .availability(Some(date!(2026 - 05 - 12)), Some(date!(2026 - 05 - 12)))
+            .unwrap();
+        assert_eq!(
+            (a.days[0].capacity, a.days[0].percent, a.days[0].status),
+            (0, 100, DayStatus::Closed)
+        );
     }
 }

@@ -51,13 +51,24 @@ mod tests {
     #[test]
     fn someone_elses_notification_is_not_found() {
         let mut m = Mocks::default();
-        m.notifications.expect_mark_read().returning(|user, _| Ok(user == UserId(3)));
+        m.notifications
+            .expect_mark_read()
+            .returning(|user, _| Ok(user == UserId(3)));
         m.notifications.expect_unread_count().returning(|_| Ok(0));
         m.notifier.expect_inbox_updated().times(1).return_const(());
         let desk = m.build();
-        let bob = Actor { id: UserId(4), role: Role::Requester };
-        assert!(matches!(desk.mark_read(&bob, NotificationId(1)), Err(NotificationError::NotFound)));
-        let alice = Actor { id: UserId(3), role: Role::Requester };
+        let bob = Actor {
+            id: UserId(4),
+            role: Role::Requester,
+        };
+        assert!(matches!(
+            desk.mark_read(&bob, NotificationId(1)),
+            Err(NotificationError::NotFound)
+        ));
+        let alice = Actor {
+            id: UserId(3),
+            role: Role::Requester,
+        };
         desk.mark_read(&alice, NotificationId(1)).unwrap();
     }
 }

@@ -32,7 +32,11 @@ impl RequestDesk {
     }
 
     /// Replaces the settings; every client is told to refetch.
-    pub fn update_settings(&self, actor: &Actor, input: &SettingsInput) -> Result<SettingsView, SettingsError> {
+    pub fn update_settings(
+        &self,
+        actor: &Actor,
+        input: &SettingsInput,
+    ) -> Result<SettingsView, SettingsError> {
         if !actor.is_admin() {
             return Err(SettingsError::Forbidden);
         }
@@ -58,14 +62,28 @@ impl RequestDesk {
     }
 
     /// Gives one date its own capacity. Existing requests stay even above it.
-    pub fn set_override(&self, actor: &Actor, date: Date, capacity: i64, note: Option<String>) -> Result<Day, SettingsError> {
+    pub fn set_override(
+        &self,
+        actor: &Actor,
+        date: Date,
+        capacity: i64,
+        note: Option<String>,
+    ) -> Result<Day, SettingsError> {
         if !actor.is_admin() {
             return Err(SettingsError::Forbidden);
         }
-        let capacity = Capacity::new(capacity).map_err(|e| FieldError::new("capacity", e.to_string()))?;
+        let capacity =
+            Capacity::new(capacity).map_err(|e| FieldError::new("capacity", e.to_string()))?;
         let note = note.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
-        if note.as_ref().is_some_and(|n| n.chars().count() > MAX_NOTE_CHARS) {
-            return Err(FieldError::new("note", format!("must be at most {MAX_NOTE_CHARS} characters")).into());
+        if note
+            .as_ref()
+            .is_some_and(|n| n.chars().count() > MAX_NOTE_CHARS)
+        {
+            return Err(FieldError::new(
+                "note",
+                format!("must be at most {MAX_NOTE_CHARS} characters"),
+            )
+            .into());
         }
         let record = self.ports.days.set_override(date, capacity, note)?;
         Ok(self.publish_days(&[record])?.remove(0))
@@ -92,7 +110,10 @@ mod tests {
     use time::macros::date;
 
     fn admin() -> Actor {
-        Actor { id: UserId(1), role: Role::Admin }
+        Actor {
+            id: UserId(1),
+            role: Role::Admin,
+        }
     }
 
     fn input() -> SettingsInput {
@@ -120,34 +141,65 @@ mod tests {
     #[test]
     fn saving_settings_tells_every_client_to_refetch() {
         let mut m = Mocks::default();
-        m.settings.expect_save().returning(|s| Ok(StoredSettings { settings: s.clone(), version: 42 }));
+        m.settings.expect_save().returning(|s| {
+            Ok(StoredSettings {
+                settings: s.clone(),
+                version: 42,
+            })
+        });
         m.broadcast
             .expect_settings_changed()
             .withf(|c| c.version == 42 && c.timestamp == NOW)
             .times(1)
             .return_const(());
         let view = m.build().update_settings(&admin(), &input()).unwrap();
-        assert_eq!((view.daily_capacity, view.closed_weekdays.clone()), (4, vec!["friday"]));
+        assert_eq!(
+            (view.daily_capacity, view.closed_weekdays.clone()),
+            (4, vec!["friday"])
+        );
     }
 
     #[test]
     fn non_admins_cannot_change_settings() {
-        let designer = Actor { id: UserId(2), role: Role::Designer };
+        let designer = Actor {
+            id: UserId(2),
+            role: Role::Designer,
+        };
         let desk = Mocks::default().build();
-        assert!(matches!(desk.update_settings(&designer, &input()), Err(SettingsError::Forbidden)));
-        assert!(matches!(desk.set_override(&designer, date!(2026 - 05 - 12), 3, None), Err(SettingsError::Forbidden)));
-        assert!(matches!(desk.clear_override(&designer, date!(2026 - 05 - 12)), Err(SettingsError::Forbidden)));
+        assert!(matches!(
+            desk.update_settings(&designer, &input()),
+            Err(SettingsError::Forbidden)
+        ));
+        assert!(matches!(
+            desk.set_override(&designer, date!(2026 - 05 - 12), 3, None),
+            Err(SettingsError::Forbidden)
+        ));
+        assert!(matches!(
+            desk.clear_override(&designer, date!(2026 - 05 - 12)),
+            Err(SettingsError::Forbidden)
+        ));
     }
 
     #[test]
     fn the_default_designer_must_be_a_designer() {
         let mut m = Mocks::default();
         m.users.expect_find().returning(|id| {
-            Ok(Some(User { id, email: "alice@example.com".into(), display_name: "A".into(), role: Role::Requester }))
+            Ok(Some(User {
+                id,
+                email: "alice@example.com".into(),
+                display_name: "A".into(),
+                role: Role::Requester,
+            }))
         });
         let err = m
             .build()
-            .update_settings(&admin(), &SettingsInput { default_designer_id: Some(3), ..input() })
+            .update_settings(
+                &admin(),
+                &SettingsInput {
+                    default_designer_id: Some(3),
+                    ..input()
+                },
+            )
             .unwrap_err();
         assert!(matches!(err, SettingsError::Validation(f) if f.field == "defaultDesignerId"));
     }
@@ -156,20 +208,36 @@ mod tests {
     fn an_override_is_broadcast_with_the_new_numbers() {
         let mut m = Mocks::default().with_settings(CapacitySettings::default(), 0);
         m.days.expect_set_override().returning(|date, capacity, _| {
-            Ok(DayRecord { date, capacity_override: Some(capacity), used: 2, version: 9 })
+            Ok(DayRecord {
+                date,
+                capacity_override: Some(capacity),
+                used: 2,
+                version: 9,
+            })
         });
         m.broadcast
             .expect_capacity_updated()
-            .withf(|u| u.len() == 1 && u[0].capacity == 2 && u[0].status == DayStatus::Full && u[0].version == 9)
+            .withf(|u| {
+                u.len() == 1
+                    && u[0].capacity == 2
+                    && u[0].status == DayStatus::Full
+                    && u[0].version == 9
+            })
             .times(1)
             .return_const(());
-        let day = m.build().set_override(&admin(), date!(2026 - 05 - 12), 2, Some("half day".into())).unwrap();
+        let day = m
+            .build()
+            .set_override(&admin(), date!(2026 - 05 - 12), 2, Some("half day".into()))
+            .unwrap();
         assert_eq!((day.capacity, day.used, day.remaining), (2, 2, 0));
     }
 
     #[test]
     fn a_negative_override_is_a_validation_error() {
-        let err = Mocks::default().build().set_override(&admin(), date!(2026 - 05 - 12), -1, None).unwrap_err();
+        let err = Mocks::default()
+            .build()
+            .set_override(&admin(), date!(2026 - 05 - 12), -1, None)
+            .unwrap_err();
         assert!(matches!(err, SettingsError::Validation(f) if f.field == "capacity"));
     }
 }
