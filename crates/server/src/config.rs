@@ -29,6 +29,15 @@ pub enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Start (or reuse) the project-local PostgreSQL, print its URL and leave it running.
+    LocalDb {
+        /// The test cluster (`.data/test-postgres`, port 54339) instead of the dev one.
+        #[arg(long)]
+        test: bool,
+        /// Stop the cluster instead.
+        #[arg(long)]
+        stop: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq, Default)]

@@ -17,6 +17,19 @@ fn main() -> anyhow::Result<()> {
     let config = cli.config;
     let root = project_root();
 
+    if let Some(Command::LocalDb { test, stop }) = cli.command {
+        let cluster_config = if test { LocalClusterConfig::test(&root) } else { LocalClusterConfig::dev(&root) };
+        let mut cluster = LocalCluster::start(cluster_config).context("starting the local PostgreSQL")?;
+        if stop {
+            cluster.stop().context("stopping the local PostgreSQL")?;
+            eprintln!("stopped");
+        } else {
+            println!("{}", if test { cluster.url_for("postgres") } else { cluster.database_url() });
+            cluster.keep_running();
+        }
+        return Ok(());
+    }
+
     // Dev mode: the project-local cluster, stopped when `cluster` drops at the end.
     let mut cluster = None;
     let database_url = match &config.database_url {
