@@ -144,6 +144,12 @@ pub trait RequestRepository: Send + Sync + 'static {
 #[cfg_attr(feature = "mock", mockall::automock)]
 pub trait NotificationRepository: Send + Sync + 'static {
     fn create(&self, notification: NewNotification) -> Result<Notification, RepositoryError>;
+    /// One of the user's notifications; None when it is not theirs or does not exist.
+    fn find(
+        &self,
+        user: UserId,
+        id: NotificationId,
+    ) -> Result<Option<Notification>, RepositoryError>;
     /// A user's newest notifications (at most 200) and their unread count.
     fn inbox(&self, user: UserId, unread_only: bool) -> Result<Inbox, RepositoryError>;
     /// Marks one of the user's notifications read; false when it is not theirs or does not exist.

@@ -16,11 +16,12 @@ use request_desk_domain::{Ports, RequestDesk};
 use request_desk_infrastructure::clock::SystemClock;
 use request_desk_infrastructure::hub::{Hub, HubBackend, HubConfig, HubMethodError, HubUser};
 use request_desk_infrastructure::password::Argon2Hasher;
+use request_desk_infrastructure::postgres::backplane::{spawn_listener, ListenerConfig};
 use request_desk_infrastructure::postgres::{self, PgStore, PoolConfig};
 
 use crate::auth::Tokens;
 use crate::error::{contract_body_for_bare_errors, extractor_errors, ApiError};
-use crate::live::{Backend, HubEvents};
+use crate::live::{Backend, HubEvents, Relay};
 use crate::metrics::{observe, Metrics};
 use crate::{routes, seed, web_client};
 
@@ -99,10 +100,9 @@ impl Application {
         let tokens = Arc::new(Tokens::new(&settings.jwt_secret, settings.jwt_ttl));
         let late = Arc::new(LateBackend(OnceLock::new()));
         let hub = Hub::new(late.clone(), settings.hub.clone());
-        let events = Arc::new(HubEvents {
-            hub: hub.clone(),
-            metrics: metrics.clone(),
-        });
+        let events = HubEvents::new(hub.clone(), metrics.clone());
+        let relay_events = events.clone();
+        let events = Arc::new(events);
         let store_port = Arc::new(store.clone());
         let desk = RequestDesk::new(Ports {
             users: store_port.clone(),
@@ -119,6 +119,20 @@ impl Application {
             tokens: tokens.clone(),
             desk: desk.clone(),
         });
+
+        // The backplane: deliver what any instance commits, from the current version on.
+        let version_desk = desk.clone();
+        let latest = web::block(move || version_desk.latest_version())
+            .await?
+            .context("reading the current version")?;
+        let notices = spawn_listener(settings.database_url.clone(), ListenerConfig::default());
+        let relay = Relay {
+            desk: desk.clone(),
+            events: relay_events,
+            watermark: latest,
+            settings_version: latest,
+        };
+        actix_web::rt::spawn(relay.run(notices));
 
         if settings.seed_demo {
             let seed_desk = desk.clone();

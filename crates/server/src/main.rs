@@ -18,13 +18,25 @@ fn main() -> anyhow::Result<()> {
     let root = project_root();
 
     if let Some(Command::LocalDb { test, stop }) = cli.command {
-        let cluster_config = if test { LocalClusterConfig::test(&root) } else { LocalClusterConfig::dev(&root) };
-        let mut cluster = LocalCluster::start(cluster_config).context("starting the local PostgreSQL")?;
+        let cluster_config = if test {
+            LocalClusterConfig::test(&root)
+        } else {
+            LocalClusterConfig::dev(&root)
+        };
+        let mut cluster =
+            LocalCluster::start(cluster_config).context("starting the local PostgreSQL")?;
         if stop {
             cluster.stop().context("stopping the local PostgreSQL")?;
             eprintln!("stopped");
         } else {
-            println!("{}", if test { cluster.url_for("postgres") } else { cluster.database_url() });
+            println!(
+                "{}",
+                if test {
+                    cluster.url_for("postgres")
+                } else {
+                    cluster.database_url()
+                }
+            );
             cluster.keep_running();
         }
         return Ok(());

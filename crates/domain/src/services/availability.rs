@@ -56,7 +56,8 @@ impl RequestDesk {
             .into());
         }
         // Read the version first: a change landing in between shows up in the
-        // days and again in the next changes call, never not at all.
+        // days and again in the next changes call, never not at all. Versions
+        // are handed out in commit order, so nothing below it is still in flight.
         let version = self.ports.days.latest_version()?;
         let mut stored = self.ports.days.in_range(from, to)?.into_iter().peekable();
         let mut days = Vec::with_capacity(((to - from).whole_days() + 1) as usize);
@@ -72,8 +73,14 @@ impl RequestDesk {
                 _ => break,
             }
         }
-        let version = days.iter().map(|d| d.version).fold(version, i64::max);
+        // Not the newest day's version: a date outside the range may have changed
+        // in between, and a client resuming from here must still be told.
         Ok(Availability { version, days })
+    }
+
+    /// The newest change number (days and settings).
+    pub fn latest_version(&self) -> Result<i64, AvailabilityError> {
+        Ok(self.ports.days.latest_version()?)
     }
 
     /// Every date changed after `since`, with its current numbers.

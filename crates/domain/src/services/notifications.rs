@@ -2,9 +2,10 @@
 
 use crate::error::RepositoryError;
 use crate::ids::NotificationId;
-use crate::notification::Inbox;
+use crate::notification::{Inbox, Notification};
 use crate::permissions::Actor;
 use crate::RequestDesk;
+use crate::UserId;
 
 #[derive(Debug, thiserror::Error)]
 pub enum NotificationError {
@@ -34,6 +35,26 @@ impl RequestDesk {
         Ok(())
     }
 
+    /// A stored notification with its owner's unread count, to deliver it live
+    /// (used when another instance stored it).
+    pub fn notification_for_delivery(
+        &self,
+        user: UserId,
+        id: NotificationId,
+    ) -> Result<Option<(Notification, u64)>, NotificationError> {
+        let Some(notification) = self.ports.notifications.find(user, id)? else {
+            return Ok(None);
+        };
+        Ok(Some((
+            notification,
+            self.ports.notifications.unread_count(user)?,
+        )))
+    }
+
+    pub fn unread_count(&self, user: UserId) -> Result<u64, NotificationError> {
+        Ok(self.ports.notifications.unread_count(user)?)
+    }
+
     fn announce_unread(&self, actor: &Actor) -> Result<(), RepositoryError> {
         let unread = self.ports.notifications.unread_count(actor.id)?;
         self.ports.notifier.inbox_updated(actor.id, unread);
@@ -46,7 +67,6 @@ mod tests {
     use super::*;
     use crate::services::test_support::Mocks;
     use crate::user::Role;
-    use crate::UserId;
 
     #[test]
     fn someone_elses_notification_is_not_found() {

@@ -168,8 +168,14 @@ impl RequestDesk {
         }
         // Omitted optional fields keep their current values.
         let input = RequestInput {
-            description: input.description.clone().or_else(|| Some(current.description.clone())),
-            priority: input.priority.clone().or_else(|| Some(current.priority.as_str().to_owned())),
+            description: input
+                .description
+                .clone()
+                .or_else(|| Some(current.description.clone())),
+            priority: input
+                .priority
+                .clone()
+                .or_else(|| Some(current.priority.as_str().to_owned())),
             ..input.clone()
         };
         let fields = RequestFields::parse(&input)?;

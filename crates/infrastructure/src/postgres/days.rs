@@ -8,6 +8,7 @@ use request_desk_domain::ports::DayRepository;
 use request_desk_domain::{DayRecord, RepositoryError};
 use time::Date;
 
+use super::changes::stamp_days;
 use super::errors::db_error;
 use super::rows::DayRow;
 use super::schema::{days, settings};
@@ -73,43 +74,41 @@ impl DayRepository for PgStore {
         capacity: Capacity,
         note: Option<String>,
     ) -> Result<DayRecord, RepositoryError> {
-        let mut conn = self.conn()?;
-        diesel::insert_into(days::table)
-            .values((
-                days::date.eq(date),
-                days::capacity_override.eq(capacity.get() as i32),
-                days::override_note.eq(&note),
-                days::version.eq(next_version()),
-            ))
-            .on_conflict(days::date)
-            .do_update()
-            .set((
-                days::capacity_override.eq(capacity.get() as i32),
-                days::override_note.eq(&note),
-                days::version.eq(next_version()),
-            ))
-            .returning(DayRow::as_returning())
-            .get_result(&mut conn)
-            .map_err(db_error)?
-            .into_record()
+        self.write_day(date, Some(capacity.get() as i32), note)
     }
 
     fn clear_override(&self, date: Date) -> Result<DayRecord, RepositoryError> {
+        self.write_day(date, None, None)
+    }
+}
+
+impl PgStore {
+    /// Sets (or clears) a date's override and stamps the date, in one transaction.
+    fn write_day(
+        &self,
+        date: Date,
+        capacity: Option<i32>,
+        note: Option<String>,
+    ) -> Result<DayRecord, RepositoryError> {
         let mut conn = self.conn()?;
-        let none: Option<i32> = None;
-        let no_note: Option<String> = None;
-        diesel::insert_into(days::table)
-            .values((days::date.eq(date), days::version.eq(next_version())))
-            .on_conflict(days::date)
-            .do_update()
-            .set((
-                days::capacity_override.eq(none),
-                days::override_note.eq(no_note),
-                days::version.eq(next_version()),
-            ))
-            .returning(DayRow::as_returning())
-            .get_result(&mut conn)
-            .map_err(db_error)?
-            .into_record()
+        conn.transaction(|conn| {
+            diesel::insert_into(days::table)
+                .values((
+                    days::date.eq(date),
+                    days::capacity_override.eq(capacity),
+                    days::override_note.eq(&note),
+                ))
+                .on_conflict(days::date)
+                .do_update()
+                .set((
+                    days::capacity_override.eq(capacity),
+                    days::override_note.eq(&note),
+                ))
+                .execute(conn)?;
+            stamp_days(conn, &[date])
+        })
+        .map_err(db_error)?
+        .remove(0)
+        .into_record()
     }
 }

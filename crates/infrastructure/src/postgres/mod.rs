@@ -11,6 +11,8 @@ use diesel::r2d2::{ConnectionManager, Pool, PooledConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use request_desk_domain::RepositoryError;
 
+pub mod backplane;
+pub mod changes;
 mod days;
 mod errors;
 mod notifications;

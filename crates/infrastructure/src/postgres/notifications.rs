@@ -5,6 +5,7 @@ use request_desk_domain::notification::{Inbox, NewNotification, Notification};
 use request_desk_domain::ports::NotificationRepository;
 use request_desk_domain::{NotificationId, RepositoryError, UserId};
 
+use super::changes::{notify, ChangeNotice};
 use super::errors::db_error;
 use super::rows::NotificationRow;
 use super::schema::notifications;
@@ -21,21 +22,53 @@ fn unread(conn: &mut Conn, user: UserId) -> QueryResult<i64> {
         .get_result(conn)
 }
 
+/// Tells every instance that a user's unread count changed.
+fn announce_inbox(conn: &mut Conn, user: UserId) -> Result<(), RepositoryError> {
+    notify(conn, &ChangeNotice::Inbox { user_id: user.0 }).map_err(db_error)
+}
+
 impl NotificationRepository for PgStore {
     fn create(&self, n: NewNotification) -> Result<Notification, RepositoryError> {
         let mut conn = self.conn()?;
-        diesel::insert_into(notifications::table)
-            .values((
-                notifications::user_id.eq(n.user.0),
-                notifications::request_id.eq(n.request.0),
-                notifications::kind.eq(n.kind.as_str()),
-                notifications::message.eq(&n.message),
-                notifications::created_at.eq(n.at),
-            ))
-            .returning(NotificationRow::as_returning())
-            .get_result(&mut conn)
+        conn.transaction(|conn| {
+            let row = diesel::insert_into(notifications::table)
+                .values((
+                    notifications::user_id.eq(n.user.0),
+                    notifications::request_id.eq(n.request.0),
+                    notifications::kind.eq(n.kind.as_str()),
+                    notifications::message.eq(&n.message),
+                    notifications::created_at.eq(n.at),
+                ))
+                .returning(NotificationRow::as_returning())
+                .get_result(conn)?;
+            notify(
+                conn,
+                &ChangeNotice::Notification {
+                    user_id: n.user.0,
+                    notification_id: row.id,
+                },
+            )?;
+            Ok::<_, diesel::result::Error>(row)
+        })
+        .map_err(db_error)?
+        .into_notification()
+    }
+
+    fn find(
+        &self,
+        user: UserId,
+        id: NotificationId,
+    ) -> Result<Option<Notification>, RepositoryError> {
+        let mut conn = self.conn()?;
+        notifications::table
+            .filter(notifications::id.eq(id.0))
+            .filter(notifications::user_id.eq(user.0))
+            .select(NotificationRow::as_select())
+            .first(&mut conn)
+            .optional()
             .map_err(db_error)?
-            .into_notification()
+            .map(NotificationRow::into_notification)
+            .transpose()
     }
 
     fn inbox(&self, user: UserId, unread_only: bool) -> Result<Inbox, RepositoryError> {
@@ -72,6 +105,9 @@ impl NotificationRepository for PgStore {
         .set(notifications::read.eq(true))
         .execute(&mut conn)
         .map_err(db_error)?;
+        if found == 1 {
+            announce_inbox(&mut conn, user)?;
+        }
         Ok(found == 1)
     }
 
@@ -84,8 +120,8 @@ impl NotificationRepository for PgStore {
         )
         .set(notifications::read.eq(true))
         .execute(&mut conn)
-        .map(|_| ())
-        .map_err(db_error)
+        .map_err(db_error)?;
+        announce_inbox(&mut conn, user)
     }
 
     fn unread_count(&self, user: UserId) -> Result<u64, RepositoryError> {

@@ -16,7 +16,8 @@ use request_desk_domain::request::{
 use request_desk_domain::{DayRecord, RepositoryError, RequestId};
 use time::{Date, OffsetDateTime};
 
-use super::days::{ensure_day, next_version};
+use super::changes::stamp_days;
+use super::days::ensure_day;
 use super::errors::{db_error, TxError};
 use super::rows::{DayRow, NewRequestRow, RequestRow};
 use super::schema::{days, requests};
@@ -52,16 +53,21 @@ fn lock_days(conn: &mut Conn, dates: &[Date]) -> Tx<Vec<DayRecord>> {
     domain(rows.into_iter().map(DayRow::into_record).collect())
 }
 
-/// Adds `delta` to a locked day's `used` and stamps it with a new version.
-fn adjust_used(conn: &mut Conn, date: Date, delta: i32) -> Tx<DayRecord> {
-    let row = diesel::update(days::table.find(date))
-        .set((
-            days::used.eq(days::used + delta),
-            days::version.eq(next_version()),
-        ))
-        .returning(DayRow::as_returning())
-        .get_result(conn)?;
-    domain(row.into_record())
+/// Adds `delta` to a locked day's `used` (versions are stamped at the end).
+fn adjust_used(conn: &mut Conn, date: Date, delta: i32) -> Tx<()> {
+    diesel::update(days::table.find(date))
+        .set(days::used.eq(days::used + delta))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Stamps the touched dates with new versions and queues the NOTIFY; last step of a transaction.
+fn stamp(conn: &mut Conn, dates: &[Date]) -> Tx<Vec<DayRecord>> {
+    if dates.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = stamp_days(conn, dates)?;
+    domain(rows.into_iter().map(DayRow::into_record).collect())
 }
 
 /// Locks a request's row and checks its status is still `expected`.
@@ -109,10 +115,10 @@ impl RequestRepository for PgStore {
                 })
                 .returning(RequestRow::as_returning())
                 .get_result(conn)?;
-            let day = adjust_used(conn, date, 1)?;
+            adjust_used(conn, date, 1)?;
             Ok(Booked {
                 request: domain(row.into_request())?,
-                changed_days: vec![day],
+                changed_days: stamp(conn, &[date])?,
             })
         }))
     }
@@ -179,17 +185,16 @@ impl RequestRepository for PgStore {
         finish(conn.transaction(|conn| {
             let current = lock_request(conn, id, expected)?;
             let (old, new) = (current.due_date, fields.due_date);
-            let mut changed_days = Vec::new();
+            let mut touched = Vec::new();
             if old != new {
                 ensure_day(conn, new)?;
                 if expected.holds_slot() {
                     let locked = lock_days(conn, &[old, new])?;
                     let target = *locked.iter().find(|d| d.date == new).expect("locked");
                     room_or_full(target, daily)?;
-                    for (date, delta) in [(old, -1), (new, 1)] {
-                        changed_days.push(adjust_used(conn, date, delta)?);
-                    }
-                    changed_days.sort_by_key(|d| d.date);
+                    adjust_used(conn, old, -1)?;
+                    adjust_used(conn, new, 1)?;
+                    touched = vec![old, new];
                 }
             }
             let row = diesel::update(requests::table.find(id.0))
@@ -204,7 +209,7 @@ impl RequestRepository for PgStore {
                 .get_result(conn)?;
             Ok(Booked {
                 request: domain(row.into_request())?,
-                changed_days,
+                changed_days: stamp(conn, &touched)?,
             })
         }))
     }
@@ -226,15 +231,16 @@ impl RequestRepository for PgStore {
                 ))
                 .returning(RequestRow::as_returning())
                 .get_result(conn)?;
-            let mut changed_days = Vec::new();
+            let mut touched = Vec::new();
             if from.holds_slot() != to.holds_slot() {
                 let delta = if to.holds_slot() { 1 } else { -1 };
                 lock_days(conn, &[current.due_date])?;
-                changed_days.push(adjust_used(conn, current.due_date, delta)?);
+                adjust_used(conn, current.due_date, delta)?;
+                touched.push(current.due_date);
             }
             Ok(Booked {
                 request: domain(row.into_request())?,
-                changed_days,
+                changed_days: stamp(conn, &touched)?,
             })
         }))
     }

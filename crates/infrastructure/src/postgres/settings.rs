@@ -5,7 +5,7 @@ use request_desk_domain::ports::SettingsRepository;
 use request_desk_domain::settings::{CapacitySettings, StoredSettings};
 use request_desk_domain::RepositoryError;
 
-use super::days::next_version;
+use super::changes::stamp_settings;
 use super::errors::db_error;
 use super::rows::SettingsRow;
 use super::schema::settings;
@@ -24,19 +24,24 @@ impl SettingsRepository for PgStore {
 
     fn save(&self, new: &CapacitySettings) -> Result<StoredSettings, RepositoryError> {
         let mut conn = self.conn()?;
-        diesel::update(settings::table.find(1i16))
-            .set((
-                settings::daily_capacity.eq(new.daily_capacity.get() as i32),
-                settings::limited_threshold_percent.eq(new.limited_threshold.get() as i32),
-                settings::booking_window_days.eq(new.booking_window_days.get() as i32),
-                settings::closed_weekdays.eq(i16::from(new.closed_weekdays.bits())),
-                settings::timezone.eq(new.timezone.name()),
-                settings::default_designer_id.eq(new.default_designer.map(|u| u.0)),
-                settings::version.eq(next_version()),
-            ))
-            .returning(SettingsRow::as_returning())
-            .get_result(&mut conn)
-            .map_err(db_error)?
-            .into_stored()
+        conn.transaction(|conn| {
+            diesel::update(settings::table.find(1i16))
+                .set((
+                    settings::daily_capacity.eq(new.daily_capacity.get() as i32),
+                    settings::limited_threshold_percent.eq(new.limited_threshold.get() as i32),
+                    settings::booking_window_days.eq(new.booking_window_days.get() as i32),
+                    settings::closed_weekdays.eq(i16::from(new.closed_weekdays.bits())),
+                    settings::timezone.eq(new.timezone.name()),
+                    settings::default_designer_id.eq(new.default_designer.map(|u| u.0)),
+                ))
+                .execute(conn)?;
+            stamp_settings(conn)?;
+            settings::table
+                .find(1i16)
+                .select(SettingsRow::as_select())
+                .first(conn)
+        })
+        .map_err(db_error)?
+        .into_stored()
     }
 }
