@@ -23,7 +23,7 @@ pub struct Cli {
     pub config: Config,
 }
 
-#[derive(Debug, Clone, Copy, Subcommand, PartialEq, Eq)]
+#[derive(Debug, Clone, Subcommand, PartialEq, Eq)]
 pub enum Command {
     /// Serve the API, the hub and the web client (the default).
     Serve,
@@ -37,6 +37,12 @@ pub enum Command {
         /// Stop the cluster instead.
         #[arg(long)]
         stop: bool,
+        /// A throw-away test cluster in this directory instead (tests that restart PostgreSQL).
+        #[arg(long, requires = "port")]
+        data_dir: Option<std::path::PathBuf>,
+        /// Its port.
+        #[arg(long, requires = "data_dir")]
+        port: Option<u16>,
     },
 }
 

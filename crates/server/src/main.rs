@@ -17,26 +17,18 @@ fn main() -> anyhow::Result<()> {
     let config = cli.config;
     let root = project_root();
 
-    if let Some(Command::LocalDb { test, stop }) = cli.command {
-        let cluster_config = if test {
-            LocalClusterConfig::test(&root)
-        } else {
-            LocalClusterConfig::dev(&root)
+    if let Some(Command::LocalDb { test, stop, data_dir, port }) = cli.command.clone() {
+        let cluster_config = match (data_dir, port) {
+            (Some(data_dir), Some(port)) => LocalClusterConfig { data_dir, port, ..LocalClusterConfig::test(&root) },
+            _ if test => LocalClusterConfig::test(&root),
+            _ => LocalClusterConfig::dev(&root),
         };
-        let mut cluster =
-            LocalCluster::start(cluster_config).context("starting the local PostgreSQL")?;
+        let mut cluster = LocalCluster::start(cluster_config).context("starting the local PostgreSQL")?;
         if stop {
             cluster.stop().context("stopping the local PostgreSQL")?;
             eprintln!("stopped");
         } else {
-            println!(
-                "{}",
-                if test {
-                    cluster.url_for("postgres")
-                } else {
-                    cluster.database_url()
-                }
-            );
+            println!("{}", if test { cluster.url_for("postgres") } else { cluster.database_url() });
             cluster.keep_running();
         }
         return Ok(());
@@ -55,7 +47,7 @@ fn main() -> anyhow::Result<()> {
         }
     };
 
-    if cli.command == Some(Command::Migrate) {
+    if matches!(cli.command, Some(Command::Migrate)) {
         let pool = postgres::pool(&database_url, &PoolConfig::default());
         let applied = postgres::run_migrations(&pool).context("applying migrations")?;
         println!(

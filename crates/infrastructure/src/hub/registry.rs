@@ -285,10 +285,18 @@ impl Connection {
                 "hub connection evicted: its send queue is full (client too slow)"
             );
         }
-        self.close(Some(protocol::close_frame(
+        self.close_with_message(protocol::close_frame(
             Some("The connection fell too far behind and was closed; reconnect to continue."),
             true,
-        )));
+        ));
+    }
+
+    /// Ends the connection with a Close message — if the client completed
+    /// the handshake; before that nothing but the handshake response may be
+    /// sent, so the transport just ends.
+    pub(crate) fn close_with_message(&self, close: Frame) {
+        let farewell = self.is_handshaken().then_some(close);
+        self.close(farewell);
     }
 
     /// Ends the connection after what is already queued, sending `farewell`
@@ -572,7 +580,7 @@ impl Registry {
         let conns: Vec<_> = self.read().values().cloned().collect();
         for conn in conns {
             if conn.transport().is_some() {
-                conn.close(Some(farewell.clone()));
+                conn.close_with_message(farewell.clone());
             } else {
                 conn.abort();
                 self.remove(&conn);
@@ -632,10 +640,10 @@ impl Registry {
                 }
                 Verdict::Silent(_) => {
                     tracing::debug!(connection_id = %conn.id, "hub connection timed out (client silent)");
-                    conn.close(Some(protocol::close_frame(
+                    conn.close_with_message(protocol::close_frame(
                         Some("Server timeout elapsed without receiving a message from the client."),
                         true,
-                    )));
+                    ));
                     report.timed_out += 1;
                 }
                 Verdict::Abort => {
@@ -977,6 +985,20 @@ mod tests {
         assert!(c.is_ended());
         // ...and the entry lingers for late polls until the grace period is over.
         assert!(reg.get(&c.key).is_some());
+    }
+
+    #[test]
+    fn a_client_that_never_completes_the_handshake_is_closed_without_a_close_message() {
+        let reg = Registry::new(4, 1024);
+        let c = reg.create(user(1), true);
+        c.bind(Transport::WebSockets).unwrap();
+        let t0 = Instant::now();
+        assert_eq!(
+            reg.sweep(t0 + Duration::from_secs(31), TIMEOUT, GRACE)
+                .timed_out,
+            1
+        );
+        assert!(matches!(drain(&c).as_slice(), [Outbound::Close(None)]));
     }
 
     #[test]

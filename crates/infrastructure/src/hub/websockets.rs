@@ -194,7 +194,7 @@ async fn reader(hub: Hub, conn: Arc<Connection>, mut session: Session, mut strea
                 let limit = hub.inner().config().max_message_size;
                 tracing::warn!(connection_id = %conn.id, limit, "WebSocket frame too large; closing the connection");
                 let error = MessageTooLarge { limit }.to_string();
-                conn.close(Some(protocol::close_frame(Some(&error), false)));
+                conn.close_with_message(protocol::close_frame(Some(&error), false));
                 Flow::Stop
             }
             Some(Err(error)) => {
