@@ -17,18 +17,36 @@ fn main() -> anyhow::Result<()> {
     let config = cli.config;
     let root = project_root();
 
-    if let Some(Command::LocalDb { test, stop, data_dir, port }) = cli.command.clone() {
+    if let Some(Command::LocalDb {
+        test,
+        stop,
+        data_dir,
+        port,
+    }) = cli.command.clone()
+    {
         let cluster_config = match (data_dir, port) {
-            (Some(data_dir), Some(port)) => LocalClusterConfig { data_dir, port, ..LocalClusterConfig::test(&root) },
+            (Some(data_dir), Some(port)) => LocalClusterConfig {
+                data_dir,
+                port,
+                ..LocalClusterConfig::test(&root)
+            },
             _ if test => LocalClusterConfig::test(&root),
             _ => LocalClusterConfig::dev(&root),
         };
-        let mut cluster = LocalCluster::start(cluster_config).context("starting the local PostgreSQL")?;
+        let mut cluster =
+            LocalCluster::start(cluster_config).context("starting the local PostgreSQL")?;
         if stop {
             cluster.stop().context("stopping the local PostgreSQL")?;
             eprintln!("stopped");
         } else {
-            println!("{}", if test { cluster.url_for("postgres") } else { cluster.database_url() });
+            println!(
+                "{}",
+                if test {
+                    cluster.url_for("postgres")
+                } else {
+                    cluster.database_url()
+                }
+            );
             cluster.keep_running();
         }
         return Ok(());

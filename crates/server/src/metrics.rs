@@ -20,6 +20,8 @@ pub struct Metrics {
     pub hub_connections: IntGaugeVec,
     pub broadcasts: IntCounter,
     pub broadcast_fanout: HistogramVec,
+    /// Time to book a request (validation, the locked transaction, broadcast), by outcome.
+    pub booking: HistogramVec,
 }
 
 impl Metrics {
@@ -57,12 +59,24 @@ impl Metrics {
             &["target"],
         )
         .expect("valid metric");
+        let booking = HistogramVec::new(
+            HistogramOpts::new(
+                "booking_duration_seconds",
+                "Time to book a request, by outcome",
+            )
+            .buckets(vec![
+                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
+            ]),
+            &["outcome"],
+        )
+        .expect("valid metric");
         for m in [
             Box::new(http_requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(http_duration.clone()),
             Box::new(hub_connections.clone()),
             Box::new(broadcasts.clone()),
             Box::new(broadcast_fanout.clone()),
+            Box::new(booking.clone()),
         ] {
             registry.register(m).expect("unique metric names");
         }
@@ -73,6 +87,7 @@ impl Metrics {
             hub_connections,
             broadcasts,
             broadcast_fanout,
+            booking,
         }
     }
 

@@ -12,6 +12,7 @@ use serde::Deserialize;
 use super::{body_date, query_date, query_int, required, run};
 use crate::auth::SignedIn;
 use crate::error::ApiError;
+use crate::metrics::Metrics;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/requests", web::post().to(create))
@@ -50,12 +51,22 @@ fn request_id(raw: &str) -> Result<RequestId, ApiError> {
 
 async fn create(
     desk: web::Data<RequestDesk>,
+    metrics: web::Data<Metrics>,
     SignedIn(actor): SignedIn,
     body: web::Json<RequestBody>,
 ) -> Result<HttpResponse, ApiError> {
     let input = body.into_inner().input()?;
-    let request = run(&desk, move |d| d.create_request(&actor, &input)).await?;
-    Ok(HttpResponse::Created().json(request))
+    let started = std::time::Instant::now();
+    let result = run(&desk, move |d| d.create_request(&actor, &input)).await;
+    let outcome = match &result {
+        Ok(_) => "created",
+        Err(e) => e.code,
+    };
+    metrics
+        .booking
+        .with_label_values(&[outcome])
+        .observe(started.elapsed().as_secs_f64());
+    Ok(HttpResponse::Created().json(result?))
 }
 
 async fn list(

@@ -17,6 +17,8 @@ async fn health_endpoints_answer() {
 async fn metrics_are_prometheus_text() {
     let app = TestApp::spawn().await;
     app.send(Method::GET, "/health/live", None, None).await;
+    let alice = app.login("alice@example.com").await;
+    app.book(&alice, &app.date_ahead(1).await, "counted").await;
     let res = app
         .client
         .get(format!("{}/metrics", app.base))
