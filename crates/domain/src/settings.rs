@@ -343,9 +343,11 @@ mod tests {
         assert_eq!(s.timezone.name(), "Asia/Tehran");
     }
 
+    type Breakage = (fn(&mut SettingsInput), &'static str);
+
     #[test]
     fn each_broken_rule_names_its_field() {
-        let cases: Vec<(fn(&mut SettingsInput), &str)> = vec![
+        let cases: Vec<Breakage> = vec![
             (|i| i.daily_capacity = -1, "dailyCapacity"),
             (
                 |i| i.limited_threshold_percent = 101,

@@ -28,7 +28,7 @@ use super::Conn;
 pub const CHANNEL: &str = "request_desk_changes";
 
 /// Arbitrary constant naming the advisory lock that orders versions.
-const VERSION_LOCK_KEY: i64 = 0x5245_5144_4553_4b; // "REQDESK"
+const VERSION_LOCK_KEY: i64 = 0x0052_4551_4445_534b; // "REQDESK"
 
 /// A NOTIFY payload: small, parseable, well under PostgreSQL's 8000 bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,0 +1,391 @@
+// Test harness for the hub suite: a fresh PostgreSQL database and a real
+// `request-desk` server per test file, plus small REST and SignalR helpers.
+//
+// Environment:
+//   DATABASE_URL      admin connection to a PostgreSQL server (required), e.g.
+//                     postgres://postgres@127.0.0.1:54339/postgres. Each test
+//                     file creates `hubtest_<random>` there and drops it.
+//   REQUEST_DESK_BIN  server binary (default: <repo>/target/debug/request-desk)
+//   TEST_LOG          when set, the server's output is copied to stderr.
+
+import { execFile } from "node:child_process";
+import { spawn } from "node:child_process";
+import { createHmac, randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import net from "node:net";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+
+import * as signalR from "@microsoft/signalr";
+
+export { signalR };
+
+const execFileAsync = promisify(execFile);
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repoRoot = path.resolve(here, "..", "..", "..");
+
+export const PASSWORD = "demo-password";
+export const USERS = {
+  admin: "admin@example.com",
+  designer: "designer@example.com",
+  alice: "alice@example.com",
+  bob: "bob@example.com",
+};
+
+/** The three transports, each tested on its own. */
+export const TRANSPORTS = [
+  ["WebSockets", signalR.HttpTransportType.WebSockets],
+  ["ServerSentEvents", signalR.HttpTransportType.ServerSentEvents],
+  ["LongPolling", signalR.HttpTransportType.LongPolling],
+];
+
+/** The reconnect schedule the suite uses (ms). */
+export const RECONNECT_DELAYS = [0, 200, 500, 1000, 2000, 2000, 5000];
+
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Polls `check` until it returns a truthy value or `timeoutMs` passes. */
+export async function waitFor(check, { timeoutMs = 5000, intervalMs = 10, what = "condition" } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(intervalMs);
+  }
+}
+
+/** A TCP port that was free a moment ago. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function adminUrl() {
+  const url = process.env.DATABASE_URL;
+  if (!url) {
+    throw new Error(
+      "DATABASE_URL must point at a PostgreSQL server the suite may create databases on " +
+        "(e.g. postgres://postgres@127.0.0.1:54339/postgres)",
+    );
+  }
+  return url;
+}
+
+async function psql(sql) {
+  await execFileAsync("psql", [adminUrl(), "-v", "ON_ERROR_STOP=1", "-q", "-c", sql]);
+}
+
+/** Creates a fresh database; returns its name and URL. */
+export async function createDatabase() {
+  const name = `hubtest_${randomBytes(6).toString("hex")}`;
+  await psql(`CREATE DATABASE ${name}`);
+  const url = new URL(adminUrl());
+  url.pathname = `/${name}`;
+  return { name, url: url.toString() };
+}
+
+export async function dropDatabase(name) {
+  await psql(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+}
+
+function serverBinary() {
+  const bin = process.env.REQUEST_DESK_BIN ?? path.join(repoRoot, "target", "debug", "request-desk");
+  if (!existsSync(bin)) {
+    throw new Error(`server binary not found at ${bin}: run \`cargo build -p request-desk-server\` first`);
+  }
+  return bin;
+}
+
+/**
+ * Starts the real server on `port` against `databaseUrl` and resolves once
+ * it printed its "listening on" line and `/health/ready` answers 200.
+ */
+export async function startServer({ port, databaseUrl, jwtSecret }) {
+  const child = spawn(serverBinary(), [], {
+    env: {
+      ...process.env,
+      DATABASE_URL: databaseUrl,
+      BIND_ADDR: `127.0.0.1:${port}`,
+      JWT_SECRET: jwtSecret,
+      SEED_DEMO: "true",
+      RUST_LOG: process.env.RUST_LOG ?? "info",
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const output = [];
+  let listening = false;
+  const onData = (chunk) => {
+    const text = chunk.toString();
+    output.push(text);
+    if (output.length > 400) output.splice(0, output.length - 400);
+    if (text.includes("listening on http://")) listening = true;
+    if (process.env.TEST_LOG) process.stderr.write(text);
+  };
+  child.stdout.on("data", onData);
+  child.stderr.on("data", onData);
+  const exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
+  let exitInfo = null;
+  exited.then((info) => {
+    exitInfo = info;
+  });
+
+  const baseUrl = `http://127.0.0.1:${port}`;
+  try {
+    await waitFor(
+      async () => {
+        if (exitInfo) throw new Error(`server exited early (${JSON.stringify(exitInfo)})`);
+        if (!listening) return false;
+        try {
+          const res = await fetch(`${baseUrl}/health/ready`);
+          return res.status === 200;
+        } catch {
+          return false;
+        }
+      },
+      { timeoutMs: 60_000, intervalMs: 50, what: "the server to become ready" },
+    );
+  } catch (error) {
+    child.kill("SIGKILL");
+    error.message += `\n--- server output ---\n${output.join("").slice(-8000)}`;
+    throw error;
+  }
+
+  return {
+    baseUrl,
+    port,
+    output,
+    /** Graceful stop (SIGTERM), then SIGKILL if it lingers. */
+    async stop() {
+      if (exitInfo) return;
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+      await exited;
+      clearTimeout(timer);
+    },
+    /** An abrupt crash: connections drop without a goodbye. */
+    async kill() {
+      if (exitInfo) return;
+      child.kill("SIGKILL");
+      await exited;
+    },
+  };
+}
+
+/**
+ * A fresh database and a server for one test file. `env.restart()` crashes
+ * the server and starts a new one on the same port and database.
+ */
+export async function startEnvironment() {
+  const db = await createDatabase();
+  const jwtSecret = `test-secret-${randomBytes(16).toString("hex")}`;
+  const port = await freePort();
+  let server;
+  try {
+    server = await startServer({ port, databaseUrl: db.url, jwtSecret });
+  } catch (error) {
+    await dropDatabase(db.name).catch(() => {});
+    throw error;
+  }
+  const env = {
+    db,
+    jwtSecret,
+    get server() {
+      return server;
+    },
+    get baseUrl() {
+      return server.baseUrl;
+    },
+    hubUrl() {
+      return `${server.baseUrl}/hubs/notifications`;
+    },
+    /** Starts another server on another port, same database. */
+    async startSibling() {
+      return startServer({ port: await freePort(), databaseUrl: db.url, jwtSecret });
+    },
+    async startAgain() {
+      server = await startServer({ port, databaseUrl: db.url, jwtSecret });
+      return server;
+    },
+    async teardown() {
+      await server?.stop();
+      await dropDatabase(db.name);
+    },
+  };
+  return env;
+}
+
+// ---------------------------------------------------------------------------
+// REST
+// ---------------------------------------------------------------------------
+
+async function call(baseUrl, method, path, { token, body } = {}) {
+  const headers = {};
+  if (token) headers.authorization = `Bearer ${token}`;
+  if (body !== undefined) headers["content-type"] = "application/json";
+  const res = await fetch(`${baseUrl}${path}`, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let json = null;
+  try {
+    json = text ? JSON.parse(text) : null;
+  } catch {
+    json = text;
+  }
+  return { status: res.status, body: json };
+}
+
+export async function login(baseUrl, email) {
+  const res = await call(baseUrl, "POST", "/api/auth/login", { body: { email, password: PASSWORD } });
+  if (res.status !== 200) throw new Error(`login ${email}: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body.token;
+}
+
+export async function publicSettings(baseUrl) {
+  return (await call(baseUrl, "GET", "/api/settings/public")).body;
+}
+
+/** `POST /api/requests`; resolves with `{status, body}` (201 or 409 expected). */
+export function book(baseUrl, token, dueDate, title = `hub test ${dueDate}`) {
+  return call(baseUrl, "POST", "/api/requests", { token, body: { title, dueDate } });
+}
+
+export function move(baseUrl, token, id, dueDate, title = "moved by the hub test") {
+  return call(baseUrl, "PUT", `/api/requests/${id}`, {
+    token,
+    body: { title, priority: "normal", dueDate },
+  });
+}
+
+export async function availability(baseUrl, token, from, to) {
+  const res = await call(baseUrl, "GET", `/api/availability?from=${from}&to=${to}`, { token });
+  if (res.status !== 200) throw new Error(`availability: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body;
+}
+
+/** `today + days` as YYYY-MM-DD (UTC arithmetic on a date string). */
+export function addDays(isoDate, days) {
+  const d = new Date(`${isoDate}T00:00:00Z`);
+  d.setUTCDate(d.getUTCDate() + days);
+  return d.toISOString().slice(0, 10);
+}
+
+// ---------------------------------------------------------------------------
+// Tokens
+// ---------------------------------------------------------------------------
+
+function b64url(value) {
+  return Buffer.from(JSON.stringify(value)).toString("base64url");
+}
+
+/** Re-signs a real token's claims with `changes` applied, using `secret`. */
+export function resign(token, secret, changes = {}) {
+  const [header, payload] = token.split(".");
+  const claims = { ...JSON.parse(Buffer.from(payload, "base64url").toString()), ...changes };
+  const head = JSON.parse(Buffer.from(header, "base64url").toString());
+  const unsigned = `${b64url(head)}.${b64url(claims)}`;
+  const signature = createHmac("sha256", secret).update(unsigned).digest("base64url");
+  return `${unsigned}.${signature}`;
+}
+
+// ---------------------------------------------------------------------------
+// SignalR
+// ---------------------------------------------------------------------------
+
+/** A hub connection with the suite's options; not started. */
+export function hubConnection(env, token, transport, { reconnect = true } = {}) {
+  let builder = new signalR.HubConnectionBuilder()
+    .withUrl(env.hubUrl(), { transport, accessTokenFactory: () => token })
+    .configureLogging(process.env.TEST_LOG ? signalR.LogLevel.Information : signalR.LogLevel.None);
+  if (reconnect) builder = builder.withAutomaticReconnect(RECONNECT_DELAYS);
+  return builder.build();
+}
+
+/**
+ * A client that keeps a gap-free picture of capacity, exactly as docs/hub.md
+ * tells a client to: connect (buffering events), fetch availability, apply
+ * buffered events newer than each day's version, then
+ * `GetCapacityChangesSince(version)`; after every reconnect,
+ * `GetCapacityChangesSince(lastVersion)` again (refetching on `resync`).
+ */
+export class CapacityWatcher {
+  constructor(env, token, transport, { from, to }) {
+    this.env = env;
+    this.token = token;
+    this.from = from;
+    this.to = to;
+    this.connection = hubConnection(env, token, transport);
+    /** date → day, the newest version seen. */
+    this.days = new Map();
+    /** Newest global change number applied. */
+    this.version = 0;
+    /** Every CapacityUpdated received, with its arrival time. */
+    this.events = [];
+    this.reconnects = 0;
+    this.caughtUp = 0;
+    this.connection.on("CapacityUpdated", (day) => {
+      this.events.push({ at: Date.now(), day });
+      this.apply(day);
+    });
+    this.connection.on("CapacitySettingsChanged", () => {
+      this.refetch().catch(() => {});
+    });
+    this.connection.onreconnected(async () => {
+      this.reconnects += 1;
+      await this.catchUp();
+    });
+  }
+
+  apply(day) {
+    const current = this.days.get(day.date);
+    if (!current || day.version > current.version) this.days.set(day.date, day);
+    this.version = Math.max(this.version, day.version);
+  }
+
+  async refetch() {
+    const body = await availability(this.env.baseUrl, this.token, this.from, this.to);
+    for (const day of body.days) this.apply(day);
+    this.version = Math.max(this.version, body.version);
+  }
+
+  async catchUp() {
+    const changes = await this.connection.invoke("GetCapacityChangesSince", this.version);
+    if (changes.resync) await this.refetch();
+    for (const day of changes.days) this.apply(day);
+    this.version = Math.max(this.version, changes.version);
+    this.caughtUp += 1;
+  }
+
+  async start() {
+    await this.connection.start();
+    await this.refetch();
+    await this.catchUp();
+    return this;
+  }
+
+  day(date) {
+    return this.days.get(date);
+  }
+
+  async stop() {
+    await this.connection.stop();
+  }
+}
+
+/** The fields of a Day the watcher and the database must agree on. */
+export function numbers(day) {
+  if (!day) return day;
+  const { date, capacity, used, remaining, percent, status } = day;
+  return { date, capacity, used, remaining, percent, status };
+}
