@@ -84,10 +84,15 @@ impl LocalClusterConfig {
 
     /// Test defaults: data dir `<project_root>/.data/test-postgres`, port
     /// 54339, database `postgres`, with durability switched off for speed.
+    /// `TEST_PG_PORT` overrides the port (two checkouts testing side by side).
     pub fn test(project_root: &Path) -> Self {
+        let port = std::env::var("TEST_PG_PORT")
+            .ok()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(TEST_PORT);
         Self {
             data_dir: project_root.join(".data").join("test-postgres"),
-            port: TEST_PORT,
+            port,
             database: "postgres".to_owned(),
             fast_unsafe: true,
         }
