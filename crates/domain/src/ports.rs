@@ -179,6 +179,22 @@ pub struct CapacityUpdate {
     pub status: DayStatus,
 }
 
+impl CapacityUpdate {
+    /// The event announcing `day`'s current numbers.
+    pub fn new(day: &crate::capacity::Day, timestamp: OffsetDateTime) -> Self {
+        CapacityUpdate {
+            date: day.date,
+            timestamp,
+            version: day.version,
+            capacity: day.capacity,
+            used: day.used,
+            remaining: day.remaining,
+            percent: day.percent,
+            status: day.status,
+        }
+    }
+}
+
 /// `CapacitySettingsChanged`: clients must refetch availability.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]

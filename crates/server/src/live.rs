@@ -207,16 +207,7 @@ impl Relay {
             let fresh = days
                 .iter()
                 .filter(|d| !delivered.versions.remove(&d.version))
-                .map(|d| CapacityUpdate {
-                    date: d.date,
-                    timestamp,
-                    version: d.version,
-                    capacity: d.capacity,
-                    used: d.used,
-                    remaining: d.remaining,
-                    percent: d.percent,
-                    status: d.status,
-                })
+                .map(|d| CapacityUpdate::new(d, timestamp))
                 .collect();
             self.watermark = self.watermark.max(changes.version);
             let watermark = self.watermark;

@@ -118,16 +118,7 @@ impl RequestDesk {
             .collect();
         let updates: Vec<CapacityUpdate> = days
             .iter()
-            .map(|d| CapacityUpdate {
-                date: d.date,
-                timestamp,
-                version: d.version,
-                capacity: d.capacity,
-                used: d.used,
-                remaining: d.remaining,
-                percent: d.percent,
-                status: d.status,
-            })
+            .map(|d| CapacityUpdate::new(d, timestamp))
             .collect();
         if !updates.is_empty() {
             self.ports.broadcast.capacity_updated(&updates);
