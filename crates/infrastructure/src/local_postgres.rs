@@ -919,7 +919,14 @@ mod tests {
 
         let test = LocalClusterConfig::test(root);
         assert_eq!(test.data_dir, Path::new("/project/.data/test-postgres"));
-        assert_eq!((test.port, test.database.as_str()), (54339, "postgres"));
+        let expected_port = std::env::var("TEST_PG_PORT")
+            .ok()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(54339);
+        assert_eq!(
+            (test.port, test.database.as_str()),
+            (expected_port, "postgres")
+        );
         assert!(test.fast_unsafe);
     }
 
