@@ -19,7 +19,7 @@ test-rust:
 
 # The hub suite: the real @microsoft/signalr client against the real server.
 test-hub:
-    cargo build --bin request-desk
+    cargo build --workspace --tests
     cd tests/hub && npm ci --no-audit --no-fund
     cd tests/hub && DATABASE_URL="${DATABASE_URL:-$(../../target/debug/request-desk local-db --test)}" npm test
 

@@ -1,4 +1,5 @@
-//! Logging setup: `tracing` with `RUST_LOG` filtering, as text or JSON lines.
+//! Logging setup: `tracing` with `RUST_LOG` filtering, as text or JSON lines on
+//! stderr (stdout carries only what a command prints for scripts, e.g. `local-db`).
 
 use tracing_subscriber::EnvFilter;
 
@@ -8,7 +9,8 @@ pub fn init(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_target(false);
+        .with_target(false)
+        .with_writer(std::io::stderr);
     // A second init (tests) is harmless: the first subscriber stays.
     let _ = match format {
         LogFormat::Text => builder.try_init(),
