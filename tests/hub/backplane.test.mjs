@@ -90,6 +90,26 @@ test("a booking through one instance reaches a client of the other within a seco
   }
 });
 
+test("each change reaches each client once, on the booking instance and on the other", async () => {
+  const date = addDays(today, 40);
+  const here = await watcherOn(env.server, tokens.bob, { from: date, to: date }).start();
+  const there = await watcherOn(sibling, tokens.bob, { from: date, to: date }).start();
+  try {
+    for (let i = 0; i < 5; i += 1) {
+      assert.equal((await book(env.baseUrl, tokens.alice, date, `once ${i}`)).status, 201);
+    }
+    await waitFor(() => here.day(date)?.used === 5 && there.day(date)?.used === 5, { what: "both watchers to see five bookings" });
+    await sleep(300);
+    for (const [name, w] of [["booking instance", here], ["other instance", there]]) {
+      const versions = w.events.filter((e) => e.day.date === date).map((e) => e.day.version);
+      assert.equal(new Set(versions).size, versions.length, `${name} got duplicates: ${versions}`);
+    }
+  } finally {
+    await here.stop();
+    await there.stop();
+  }
+});
+
 test("a user's notification reaches them on the other instance", async () => {
   const connection = hubConnection({ hubUrl: () => `${sibling.baseUrl}/hubs/notifications` }, tokens.alice, signalR.HttpTransportType.WebSockets);
   const received = [];

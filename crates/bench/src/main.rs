@@ -1,1 +1,599 @@
-fn main() {}
+//! `request-desk-bench`: the load generator and benchmark suite.
+//!
+//! It starts the server itself (release binary next to this one, on a fresh
+//! database of the project-local PostgreSQL) unless `--url` is given, then
+//! measures availability latency, booking under contention, connection cost
+//! and delivery latency at each connection count, and the refetch stampede.
+//! It prints Markdown tables, writes a JSON report and, with `--markdown`,
+//! rewrites the generated block of `docs/benchmarks.md`.
+
+mod api;
+mod hub;
+mod phases;
+mod procfs;
+mod report;
+mod server;
+mod stats;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use time::Date;
+
+use crate::api::Api;
+use crate::hub::{Mode, OpenParams, RefetchCtx, Swarm};
+use crate::phases::{LevelResult, ProbePlan};
+use crate::report::{Report, Stampede};
+use crate::server::{Cluster, Database, Server};
+
+#[derive(Debug, Parser)]
+#[command(version, about = "Load generator and benchmark suite for Request Desk")]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Everything: availability, booking, connections + delivery, stampede.
+    Suite(Opts),
+    /// `GET /api/availability` latency for 30, 90 and 366 days.
+    Availability(Opts),
+    /// K concurrent bookers over D dates, then the overbooking check.
+    Booking(Opts),
+    /// Connection cost and delivery latency at each `--connections` count.
+    Delivery(Opts),
+    /// Event mode versus the old refetch-on-every-change design.
+    Stampede(Opts),
+}
+
+#[derive(Debug, Clone, Args)]
+struct Opts {
+    /// Benchmark a running server instead of starting one (http://IP:PORT).
+    #[arg(long)]
+    url: Option<String>,
+    /// Pid of the `--url` server, for its RSS and CPU time.
+    #[arg(long, requires = "url")]
+    server_pid: Option<u32>,
+    /// The server binary (default: `request-desk` next to this binary).
+    #[arg(long)]
+    server_bin: Option<PathBuf>,
+    /// PostgreSQL server URL to create the bench database on (default: the
+    /// project-local cluster chosen by `--cluster`).
+    #[arg(long)]
+    database_url: Option<String>,
+    /// Project-local cluster: `test` (fsync off) or `dev` (durable).
+    #[arg(long, value_enum, default_value_t = Cluster::Test)]
+    cluster: Cluster,
+    /// `DATABASE_POOL_SIZE` for the server (default: the server's, 10).
+    #[arg(long)]
+    pool_size: Option<u32>,
+
+    /// Hub connection counts to measure, e.g. 1000,10000,50000.
+    #[arg(long, value_delimiter = ',', default_value = "1000,10000")]
+    connections: Vec<usize>,
+    /// Timed bookings at each connection count.
+    #[arg(long, default_value_t = 50)]
+    probes: usize,
+    /// Pause between timed bookings, in ms.
+    #[arg(long, default_value_t = 20)]
+    probe_gap_ms: u64,
+    /// How long a timed booking waits for every connection, in ms.
+    #[arg(long, default_value_t = 10_000)]
+    probe_timeout_ms: u64,
+    /// Connection attempts in flight at once.
+    #[arg(long, default_value_t = 200)]
+    connect_concurrency: usize,
+    /// New connections per second (0: as fast as the concurrency allows).
+    #[arg(long, default_value_t = 0.0)]
+    ramp_rate: f64,
+    /// Connect straight to the WebSocket (skipNegotiation) instead of negotiating first.
+    #[arg(long)]
+    skip_negotiate: bool,
+    /// Connections per source address (127.0.0.x), to stay within the ephemeral ports.
+    #[arg(long, default_value_t = 20_000)]
+    per_ip: usize,
+    /// Seconds to let the connections settle before reading the server's RSS.
+    #[arg(long, default_value_t = 3.0)]
+    idle_secs: f64,
+
+    /// Booking attempts under contention.
+    #[arg(long, default_value_t = 500)]
+    bookings: usize,
+    /// Concurrent bookers.
+    #[arg(long, default_value_t = 32)]
+    bookers: usize,
+    /// Dates the bookers compete for.
+    #[arg(long, default_value_t = 10)]
+    dates: usize,
+    /// Capacity of each contended date (default: 80 % of bookings / dates).
+    #[arg(long)]
+    date_capacity: Option<i64>,
+
+    /// Requests per span for the availability latency.
+    #[arg(long, default_value_t = 300)]
+    availability_samples: usize,
+
+    /// Connections for the stampede comparison.
+    #[arg(long, default_value_t = 1000)]
+    stampede_connections: usize,
+    /// Bookings in each stampede mode.
+    #[arg(long, default_value_t = 20)]
+    stampede_bookings: usize,
+    /// One booking every this many ms in the stampede modes.
+    #[arg(long, default_value_t = 500)]
+    stampede_interval_ms: u64,
+    /// Days each refetch asks for (the picker's range).
+    #[arg(long, default_value_t = 60)]
+    stampede_days: i64,
+
+    /// Requester accounts to register; connections and bookers use them round-robin.
+    #[arg(long, default_value_t = 20)]
+    users: usize,
+    /// Raise the open-file limit (for the bench and the server it starts) to this.
+    #[arg(long, default_value_t = 250_000)]
+    fd_limit: u64,
+    /// Where to write the JSON report.
+    #[arg(long, default_value = "target/bench/report.json")]
+    json: PathBuf,
+    /// Rewrite the generated block of this Markdown file (docs/benchmarks.md).
+    #[arg(long)]
+    markdown: Option<PathBuf>,
+    /// The command line to record in the report (e.g. `just bench`).
+    #[arg(long)]
+    command: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Phases {
+    availability: bool,
+    booking: bool,
+    delivery: bool,
+    stampede: bool,
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let (opts, phases) = match cli.command {
+        Cmd::Suite(o) => (
+            o,
+            Phases {
+                availability: true,
+                booking: true,
+                delivery: true,
+                stampede: true,
+            },
+        ),
+        Cmd::Availability(o) => (
+            o,
+            Phases {
+                availability: true,
+                booking: false,
+                delivery: false,
+                stampede: false,
+            },
+        ),
+        Cmd::Booking(o) => (
+            o,
+            Phases {
+                availability: false,
+                booking: true,
+                delivery: false,
+                stampede: false,
+            },
+        ),
+        Cmd::Delivery(o) => (
+            o,
+            Phases {
+                availability: false,
+                booking: false,
+                delivery: true,
+                stampede: false,
+            },
+        ),
+        Cmd::Stampede(o) => (
+            o,
+            Phases {
+                availability: false,
+                booking: false,
+                delivery: false,
+                stampede: true,
+            },
+        ),
+    };
+    // Before any thread or child exists, so all inherit it.
+    let fd_limit = procfs::raise_fd_limit(opts.fd_limit);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(run(opts, phases, fd_limit))
+}
+
+struct Setup {
+    server: Option<Server>,
+    db: Option<Database>,
+    database: String,
+    base: String,
+    pid: Option<u32>,
+}
+
+async fn start(opts: &Opts) -> anyhow::Result<Setup> {
+    if let Some(url) = &opts.url {
+        return Ok(Setup {
+            server: None,
+            db: None,
+            database: "the `--url` server's own".into(),
+            base: url.trim_end_matches('/').to_owned(),
+            pid: opts.server_pid,
+        });
+    }
+    let bin = match &opts.server_bin {
+        Some(b) => b.clone(),
+        None => std::env::current_exe()?
+            .parent()
+            .context("bench binary directory")?
+            .join("request-desk"),
+    };
+    anyhow::ensure!(
+        bin.is_file(),
+        "{} not found: build it (cargo build --release --bin request-desk) or pass --server-bin / --url",
+        bin.display()
+    );
+    let (server_url, database) = match &opts.database_url {
+        Some(u) => (
+            u.clone(),
+            "the PostgreSQL given by --database-url".to_owned(),
+        ),
+        None => {
+            let u = Database::cluster_url(&bin, opts.cluster).await?;
+            let what = match opts.cluster {
+                Cluster::Test => "project-local **test** cluster (`request-desk local-db --test`; fsync, synchronous_commit and full_page_writes off: commits do not wait for the disk)",
+                Cluster::Dev => "project-local **dev** cluster (`request-desk local-db`; durable: fsync on)",
+            };
+            (u, what.to_owned())
+        }
+    };
+    let db = Database::create(&server_url).await?;
+    eprintln!("bench: database {} on {server_url}", db.name);
+    let log = PathBuf::from("target/bench/server.log");
+    let server = match Server::start(&bin, &db.url, opts.pool_size, log).await {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = db.drop_now().await;
+            return Err(e);
+        }
+    };
+    eprintln!(
+        "bench: server pid {} at {} (log: {})",
+        server.pid,
+        server.url,
+        server.log.display()
+    );
+    Ok(Setup {
+        base: server.url.clone(),
+        pid: Some(server.pid),
+        server: Some(server),
+        database: format!("{database}, a fresh database `{}`", db.name),
+        db: Some(db),
+    })
+}
+
+async fn run(opts: Opts, phases: Phases, fd_limit: u64) -> anyhow::Result<()> {
+    let setup = start(&opts).await?;
+    let result = suite(&opts, phases, fd_limit, &setup).await;
+    if let Some(server) = setup.server {
+        server.stop().await;
+    }
+    if let Some(db) = &setup.db {
+        if let Err(e) = db.drop_now().await {
+            eprintln!("bench: could not drop {}: {e:#}", db.name);
+        }
+    }
+    let report = result?;
+    println!("{}", report.tables());
+    Ok(())
+}
+
+fn day(today: Date, offset: usize) -> Date {
+    today + time::Duration::days(offset as i64)
+}
+
+async fn suite(
+    opts: &Opts,
+    phases: Phases,
+    fd_limit: u64,
+    setup: &Setup,
+) -> anyhow::Result<Report> {
+    let started = Instant::now();
+    let load_at_start = procfs::load_average();
+    let base = setup.base.clone();
+    let pid = setup.pid;
+    let api = Api::new(&base, api::client(usize::MAX));
+
+    // Accounts and settings: every weekday open, a year's window, ample capacity.
+    let admin = api.login("admin@example.com", "demo-password").await?;
+    let settings = api.public_settings().await?;
+    api.configure(&admin, &settings, 100_000, 365).await?;
+    let today = api.public_settings().await?.today;
+    let run_id = rand::random::<u32>();
+    let mut tokens: Vec<Arc<str>> = Vec::new();
+    for chunk in (0..opts.users.max(1)).collect::<Vec<_>>().chunks(4) {
+        let logins = chunk.iter().map(|i| {
+            let api = api.clone();
+            let email = format!("bench-{run_id:08x}-{i}@example.com");
+            async move { api.register_and_login(&email, "bench-password").await }
+        });
+        for t in futures_util::future::join_all(logins).await {
+            tokens.push(t?.into());
+        }
+    }
+    eprintln!("bench: {} users signed in; today is {today}", tokens.len());
+
+    let mut report = Report {
+        generated_at: time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default(),
+        command: opts
+            .command
+            .clone()
+            .unwrap_or_else(|| std::env::args().collect::<Vec<_>>().join(" ")),
+        commit: procfs::commit(),
+        machine: procfs::machine(fd_limit),
+        database: setup.database.clone(),
+        server_url: base.clone(),
+        server_pid: pid,
+        pool_size: opts.pool_size,
+        seconds: 0.0,
+        load_average_at_start: load_at_start,
+        availability: Vec::new(),
+        booking: None,
+        levels: Vec::new(),
+        stampede: None,
+        targets: Vec::new(),
+    };
+
+    // Dates: 1..=D contended, D+1 warm-up, then one per connection level, then the stampede's.
+    let contended: Vec<Date> = (1..=opts.dates.max(1)).map(|i| day(today, i)).collect();
+    let warmup_date = day(today, opts.dates + 1);
+    let level_date = |i: usize| day(today, opts.dates + 2 + i);
+    let stampede_date = day(today, opts.dates + 2 + opts.connections.len());
+
+    if phases.availability {
+        eprintln!("bench: availability latency");
+        report.availability = phases::availability(
+            &api,
+            &tokens[0],
+            today,
+            &[30, 90, 366],
+            opts.availability_samples,
+        )
+        .await?;
+    }
+
+    if phases.booking {
+        let capacity = opts
+            .date_capacity
+            .unwrap_or_else(|| ((opts.bookings * 4 / 5) / opts.dates.max(1)).max(1) as i64);
+        eprintln!(
+            "bench: booking: {} bookers, {} attempts over {} dates of capacity {capacity}",
+            opts.bookers, opts.bookings, opts.dates
+        );
+        report.booking = Some(
+            phases::booking(
+                &api,
+                &admin,
+                &tokens,
+                &contended,
+                warmup_date,
+                capacity,
+                opts.bookings,
+                opts.bookers,
+                pid,
+                setup.db.as_ref(),
+            )
+            .await?,
+        );
+    }
+
+    let refetch_api = Api::new(&base, api::client(usize::MAX));
+    let refetch_ctx = || RefetchCtx {
+        api: refetch_api.clone(),
+        from: today,
+        to: day(today, opts.stampede_days.max(1) as usize - 1),
+    };
+    let mut next_ip = 2u32; // 127.0.0.2 onwards; 127.0.0.1 is the REST clients'.
+    let open_params = |n: usize, first_ip: u32| OpenParams {
+        base: base.clone(),
+        connections: n,
+        concurrency: opts.connect_concurrency,
+        ramp_rate: opts.ramp_rate,
+        negotiate: !opts.skip_negotiate,
+        first_ip,
+        per_ip: opts.per_ip,
+        max_failures: (n / 100).max(100),
+    };
+    let stampede_plan = |mode| ProbePlan {
+        probes: opts.stampede_bookings,
+        interval: Duration::from_millis(opts.stampede_interval_ms),
+        timeout: Duration::from_millis(opts.probe_timeout_ms),
+        mode,
+    };
+    let stampede_levels = opts.connections.contains(&opts.stampede_connections) && phases.delivery;
+
+    if phases.delivery {
+        for (i, &n) in opts.connections.iter().enumerate() {
+            // Each connection is one descriptor in the bench and one in the server.
+            let needed = n as u64 + 2_048;
+            let server_limit = pid.and_then(procfs::fd_limit_of);
+            let limit = fd_limit.min(server_limit.unwrap_or(u64::MAX));
+            if limit < needed {
+                let why = format!(
+                    "open-file limit {limit} < {needed} needed, and it cannot be raised here \
+                     (setrlimit above the hard limit needs CAP_SYS_RESOURCE)"
+                );
+                eprintln!("bench: skipping {n} connections: {why}");
+                report.levels.push(LevelResult::skipped(n, why));
+                continue;
+            }
+            eprintln!("bench: opening {n} hub connections");
+            let (rss0, bench0) = phases::rss(pid);
+            let (swarm, open) = Swarm::open(
+                &open_params(n, next_ip),
+                &api.http,
+                tokens.clone(),
+                Some(refetch_ctx()),
+            )
+            .await?;
+            next_ip += swarm.ips_used;
+            eprintln!(
+                "bench:   {} connected ({} failed) in {:.1} s, {:.0}/s",
+                open.connected, open.failed, open.seconds, open.per_second
+            );
+            tokio::time::sleep(Duration::from_secs_f64(opts.idle_secs)).await;
+            let (rss1, bench1) = phases::rss(pid);
+            let live = swarm.live();
+            let per = |a: Option<u64>, b: Option<u64>| match (a, b) {
+                (Some(a), Some(b)) if live > 0 => {
+                    Some((b as f64 - a as f64) * 1024.0 / live as f64)
+                }
+                _ => None,
+            };
+            let reported =
+                procfs::Scrape::parse(&api.metrics().await.unwrap_or_default()).ws_connections;
+            eprintln!("bench:   delivery: {} timed bookings", opts.probes);
+            let delivery = if live > 0 && opts.probes > 0 {
+                Some(
+                    phases::delivery(
+                        &swarm,
+                        &api,
+                        &tokens[0],
+                        level_date(i),
+                        ProbePlan {
+                            probes: opts.probes,
+                            interval: Duration::from_millis(opts.probe_gap_ms),
+                            timeout: Duration::from_millis(opts.probe_timeout_ms),
+                            mode: Mode::Event,
+                        },
+                        pid,
+                    )
+                    .await?,
+                )
+            } else {
+                None
+            };
+            if let Some(d) = &delivery {
+                eprintln!(
+                    "bench:   p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms, {:.3} % received",
+                    d.latency.p50_ms,
+                    d.latency.p99_ms,
+                    d.latency.max_ms,
+                    d.share_received * 100.0
+                );
+            }
+            report.levels.push(LevelResult {
+                connections: n,
+                skipped: None,
+                open,
+                server_rss_before_kib: rss0,
+                server_rss_after_kib: rss1,
+                server_bytes_per_connection: per(rss0, rss1),
+                server_threads: pid.and_then(procfs::threads),
+                bench_bytes_per_connection: per(bench0, bench1),
+                server_reported_connections: reported,
+                delivery,
+            });
+            if phases.stampede && stampede_levels && n == opts.stampede_connections {
+                report.stampede = Some(
+                    stampede(
+                        opts,
+                        &swarm,
+                        &api,
+                        &tokens[0],
+                        stampede_date,
+                        pid,
+                        &stampede_plan,
+                    )
+                    .await?,
+                );
+            }
+            eprintln!("bench:   closing");
+            swarm.close().await;
+            phases::wait_connections_drop(&api, 0.0).await;
+        }
+    }
+
+    if phases.stampede && !stampede_levels {
+        let n = opts.stampede_connections;
+        eprintln!("bench: opening {n} hub connections for the stampede");
+        let (swarm, open) = Swarm::open(
+            &open_params(n, next_ip),
+            &api.http,
+            tokens.clone(),
+            Some(refetch_ctx()),
+        )
+        .await?;
+        eprintln!(
+            "bench:   {} connected ({} failed)",
+            open.connected, open.failed
+        );
+        report.stampede = Some(
+            stampede(
+                opts,
+                &swarm,
+                &api,
+                &tokens[0],
+                stampede_date,
+                pid,
+                &stampede_plan,
+            )
+            .await?,
+        );
+        swarm.close().await;
+    }
+
+    report.seconds = started.elapsed().as_secs_f64();
+    report.judge();
+    if let Some(dir) = opts.json.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(&opts.json, serde_json::to_string_pretty(&report)?)
+        .with_context(|| format!("writing {}", opts.json.display()))?;
+    eprintln!("bench: JSON report in {}", opts.json.display());
+    if let Some(md) = &opts.markdown {
+        report::write_markdown(md, &report.tables())?;
+        eprintln!("bench: rewrote {}", md.display());
+    }
+    Ok(report)
+}
+
+async fn stampede(
+    opts: &Opts,
+    swarm: &Swarm,
+    api: &Api,
+    token: &str,
+    date: Date,
+    pid: Option<u32>,
+    plan: &dyn Fn(Mode) -> ProbePlan,
+) -> anyhow::Result<Stampede> {
+    eprintln!("bench:   stampede: event mode");
+    let event = phases::delivery(swarm, api, token, date, plan(Mode::Event), pid).await?;
+    eprintln!("bench:   stampede: refetch mode");
+    let refetch = phases::delivery(swarm, api, token, date, plan(Mode::Refetch), pid).await?;
+    eprintln!(
+        "bench:   event p99 {:.2} ms, {:.0} req/s; refetch p99 {:.2} ms, {:.0} req/s",
+        event.latency.p99_ms,
+        event.server_requests_per_second,
+        refetch.latency.p99_ms,
+        refetch.server_requests_per_second
+    );
+    Ok(Stampede {
+        connections: swarm.live(),
+        refetch_days: opts.stampede_days,
+        interval_ms: opts.stampede_interval_ms,
+        event,
+        refetch,
+    })
+}

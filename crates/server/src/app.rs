@@ -100,7 +100,10 @@ impl Application {
         let tokens = Arc::new(Tokens::new(&settings.jwt_secret, settings.jwt_ttl));
         let late = Arc::new(LateBackend(OnceLock::new()));
         let hub = Hub::new(late.clone(), settings.hub.clone());
-        let events = HubEvents::new(hub.clone(), metrics.clone());
+        let events = HubEvents {
+            hub: hub.clone(),
+            metrics: metrics.clone(),
+        };
         let relay_events = events.clone();
         let events = Arc::new(events);
         let store_port = Arc::new(store.clone());
@@ -120,26 +123,22 @@ impl Application {
             desk: desk.clone(),
         });
 
-        // The backplane: deliver what any instance commits, from the current version on.
-        let version_desk = desk.clone();
-        let latest = web::block(move || version_desk.latest_version())
-            .await?
-            .context("reading the current version")?;
-        let notices = spawn_listener(settings.database_url.clone(), ListenerConfig::default());
-        let relay = Relay {
-            desk: desk.clone(),
-            events: relay_events,
-            watermark: latest,
-            settings_version: latest,
-        };
-        actix_web::rt::spawn(relay.run(notices));
-
         if settings.seed_demo {
             let seed_desk = desk.clone();
             web::block(move || seed::seed_demo(&seed_desk))
                 .await?
                 .context("seeding the demo users")?;
         }
+
+        // The backplane: deliver what other instances commit, from the current version on
+        // (read after seeding, which changes the settings).
+        let version_desk = desk.clone();
+        let latest = web::block(move || version_desk.latest_version())
+            .await?
+            .context("reading the current version")?;
+        let notices = spawn_listener(settings.database_url.clone(), ListenerConfig::default());
+        let relay = Relay::new(desk.clone(), relay_events, store.origin(), latest);
+        actix_web::rt::spawn(relay.run(notices));
 
         let listener = TcpListener::bind(&settings.bind_addr)
             .with_context(|| format!("binding {}", settings.bind_addr))?;

@@ -3,12 +3,12 @@
 //! [`Relay`] that delivers changes other instances committed.
 //!
 //! ```text
-//!  this instance:   service ──commit──► HubEvents ──► hub (at once) ─┐ remembers the version
-//!  every instance:  NOTIFY ──► backplane listener ──► Relay ─────────┴► hub (unless already sent)
+//!  this instance:    service ──commit──► HubEvents ──► hub (at once)
+//!  other instances:  NOTIFY ──► backplane listener ──► Relay ──► change feed ──► hub
 //! ```
 
-use std::collections::{BTreeSet, HashSet};
-use std::sync::{Arc, Mutex};
+use std::collections::BTreeSet;
+use std::sync::Arc;
 use std::time::Instant;
 
 use futures_util::future::BoxFuture;
@@ -20,40 +20,16 @@ use request_desk_domain::ports::{
 use request_desk_domain::{NotificationId, RequestDesk, UserId};
 use request_desk_infrastructure::hub::{Hub, HubBackend, HubMethodError, HubUser};
 use request_desk_infrastructure::postgres::backplane::BackplaneEvent;
-use request_desk_infrastructure::postgres::changes::ChangeNotice;
+use request_desk_infrastructure::postgres::changes::{ChangeNotice, Notice};
 
 use crate::auth::Tokens;
 use crate::metrics::Metrics;
-
-/// What this instance already delivered itself, so the relay skips it.
-#[derive(Debug, Default)]
-pub struct DeliveredLocally {
-    /// Day versions broadcast by this instance and not yet passed by the relay's watermark.
-    versions: BTreeSet<i64>,
-    settings_versions: BTreeSet<i64>,
-    notifications: HashSet<i64>,
-}
 
 /// The domain's live-event ports, delivered through the hub.
 #[derive(Debug, Clone)]
 pub struct HubEvents {
     pub hub: Hub,
     pub metrics: Metrics,
-    pub delivered: Arc<Mutex<DeliveredLocally>>,
-}
-
-impl HubEvents {
-    pub fn new(hub: Hub, metrics: Metrics) -> Self {
-        HubEvents {
-            hub,
-            metrics,
-            delivered: Arc::default(),
-        }
-    }
-
-    fn delivered(&self) -> std::sync::MutexGuard<'_, DeliveredLocally> {
-        self.delivered.lock().unwrap_or_else(|e| e.into_inner())
-    }
 }
 
 impl HubEvents {
@@ -86,7 +62,6 @@ impl CapacityBroadcast for HubEvents {
 
 impl UserNotifier for HubEvents {
     fn notification_received(&self, user: UserId, notification: &Notification) {
-        self.delivered().notifications.insert(notification.id.0);
         self.hub
             .send_to_user(user.0, "NotificationReceived", notification);
     }
@@ -139,49 +114,55 @@ impl HubBackend for Backend {
     }
 }
 
-/// Delivers what the backplane announces: changes committed by any instance,
-/// minus those this instance already sent. Also catches up from the change
-/// feed after the listener reconnects, so nothing committed meanwhile is lost.
+/// Delivers what the backplane announces that other instances committed.
+///
+/// Notices arrive in commit order, and versions are handed out in commit
+/// order, so when a notice for version `v` arrives every change below `v` has
+/// been announced already. This instance's own changes went out at once
+/// through [`HubEvents`]; their notices are only remembered, so the change
+/// feed does not send them again. After the listener reconnects, the feed is
+/// read from the watermark, so changes committed while it was away still go
+/// out (this instance's own ones from that window may then go out twice,
+/// which clients ignore by version).
 pub struct Relay {
     pub desk: RequestDesk,
     pub events: HubEvents,
-    /// Every day version up to here has been delivered (or never existed).
+    /// This instance's `PgStore::origin`.
+    pub origin: u32,
+    /// Every change up to this version has been delivered (or was this instance's own).
     pub watermark: i64,
-    pub settings_version: i64,
+    /// Versions of this instance's own day changes above the watermark.
+    pub own_versions: BTreeSet<i64>,
 }
 
 impl std::fmt::Debug for Relay {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Relay")
+            .field("origin", &self.origin)
             .field("watermark", &self.watermark)
             .finish_non_exhaustive()
     }
 }
 
 impl Relay {
+    pub fn new(desk: RequestDesk, events: HubEvents, origin: u32, watermark: i64) -> Self {
+        Relay {
+            desk,
+            events,
+            origin,
+            watermark,
+            own_versions: BTreeSet::new(),
+        }
+    }
+
     /// Consumes backplane events until the listener stops.
     pub async fn run(mut self, mut events: tokio::sync::mpsc::UnboundedReceiver<BackplaneEvent>) {
         while let Some(event) = events.recv().await {
             let result = match event {
-                BackplaneEvent::Listening { reconnected: true } => self.catch_up().await,
-                BackplaneEvent::Listening { reconnected: false } | BackplaneEvent::Lost => Ok(()),
-                BackplaneEvent::Notice(ChangeNotice::Days { version })
-                    if version > self.watermark =>
-                {
-                    self.catch_up().await
-                }
-                BackplaneEvent::Notice(ChangeNotice::Days { .. }) => Ok(()),
-                BackplaneEvent::Notice(ChangeNotice::Settings { version }) => {
-                    self.settings_changed(version);
-                    Ok(())
-                }
-                BackplaneEvent::Notice(ChangeNotice::Notification {
-                    user_id,
-                    notification_id,
-                }) => self.notification(user_id, notification_id).await,
-                BackplaneEvent::Notice(ChangeNotice::Inbox { user_id }) => {
-                    self.inbox(user_id).await
-                }
+                // Whatever committed before LISTEN took effect (start-up, or while away) comes from the feed.
+                BackplaneEvent::Listening { .. } => self.catch_up().await,
+                BackplaneEvent::Lost => Ok(()),
+                BackplaneEvent::Notice(notice) => self.handle(notice).await,
             };
             if let Err(e) = result {
                 // The next notice or reconnect retries from the same watermark.
@@ -190,68 +171,82 @@ impl Relay {
         }
     }
 
-    /// Broadcasts every date changed after the watermark that this instance has not sent.
+    async fn handle(&mut self, Notice { change, origin }: Notice) -> anyhow::Result<()> {
+        let own = origin == self.origin;
+        match change {
+            ChangeNotice::Days { version } if own => {
+                if version > self.watermark {
+                    self.own_versions.insert(version);
+                }
+                Ok(())
+            }
+            ChangeNotice::Days { version } if version > self.watermark => self.catch_up().await,
+            ChangeNotice::Days { .. } => Ok(()),
+            ChangeNotice::Settings { version } => {
+                // Everything below `version` was announced before it and is handled.
+                if version > self.watermark {
+                    self.advance(version);
+                    if !own {
+                        self.settings_changed(version);
+                    }
+                }
+                Ok(())
+            }
+            ChangeNotice::Notification { .. } | ChangeNotice::Inbox { .. } if own => Ok(()),
+            ChangeNotice::Notification {
+                user_id,
+                notification_id,
+            } => self.notification(user_id, notification_id).await,
+            ChangeNotice::Inbox { user_id } => self.inbox(user_id).await,
+        }
+    }
+
+    fn advance(&mut self, version: i64) {
+        self.watermark = self.watermark.max(version);
+        let watermark = self.watermark;
+        self.own_versions.retain(|v| *v > watermark);
+    }
+
+    /// Broadcasts every date changed after the watermark that this instance did not send itself.
     async fn catch_up(&mut self) -> anyhow::Result<()> {
         let desk = self.desk.clone();
         let since = self.watermark;
         let changes = actix_web::web::block(move || desk.changes_since(since)).await??;
-        if changes.resync {
-            // The settings changed while we were away: everyone refetches.
-            self.settings_changed(changes.version);
-        }
+        let timestamp = time::OffsetDateTime::now_utc();
         let mut days = changes.days;
         days.sort_by_key(|d| d.version);
-        let timestamp = time::OffsetDateTime::now_utc();
-        let fresh: Vec<CapacityUpdate> = {
-            let mut delivered = self.events.delivered();
-            let fresh = days
-                .iter()
-                .filter(|d| !delivered.versions.remove(&d.version))
-                .map(|d| CapacityUpdate::new(d, timestamp))
-                .collect();
-            self.watermark = self.watermark.max(changes.version);
-            let watermark = self.watermark;
-            delivered.versions.retain(|v| *v > watermark);
-            fresh
-        };
-        for update in &fresh {
+        for day in days
+            .iter()
+            .filter(|d| !self.own_versions.contains(&d.version))
+        {
+            let update = CapacityUpdate::new(day, timestamp);
             self.events.timed("CapacityUpdated", || {
                 self.events
                     .hub
-                    .broadcast_capacity_updated(update.date, update)
+                    .broadcast_capacity_updated(update.date, &update)
             });
         }
+        if changes.resync {
+            // The settings changed while the listener was away: everyone refetches.
+            self.settings_changed(changes.version);
+        }
+        self.advance(changes.version);
         Ok(())
     }
 
-    fn settings_changed(&mut self, version: i64) {
-        if version <= self.settings_version {
-            return;
-        }
-        self.settings_version = version;
-        let already = {
-            let mut delivered = self.events.delivered();
-            let already = delivered.settings_versions.remove(&version);
-            delivered.settings_versions.retain(|v| *v > version);
-            already
+    fn settings_changed(&self, version: i64) {
+        let change = SettingsChanged {
+            timestamp: time::OffsetDateTime::now_utc(),
+            version,
         };
-        if !already {
-            let change = SettingsChanged {
-                timestamp: time::OffsetDateTime::now_utc(),
-                version,
-            };
-            self.events.timed("CapacitySettingsChanged", || {
-                self.events
-                    .hub
-                    .broadcast("CapacitySettingsChanged", &change)
-            });
-        }
+        self.events.timed("CapacitySettingsChanged", || {
+            self.events
+                .hub
+                .broadcast("CapacitySettingsChanged", &change)
+        });
     }
 
     async fn notification(&mut self, user_id: i64, id: i64) -> anyhow::Result<()> {
-        if self.events.delivered().notifications.remove(&id) {
-            return Ok(());
-        }
         let desk = self.desk.clone();
         let found = actix_web::web::block(move || {
             desk.notification_for_delivery(UserId(user_id), NotificationId(id))
@@ -260,7 +255,6 @@ impl Relay {
         if let Some((notification, unread)) = found {
             self.events
                 .notification_received(UserId(user_id), &notification);
-            self.events.delivered().notifications.remove(&id);
             self.events.inbox_updated(UserId(user_id), unread);
         }
         Ok(())

@@ -14,7 +14,7 @@ use futures_util::StreamExt;
 use tokio::sync::mpsc;
 use tokio_postgres::{AsyncMessage, NoTls};
 
-use super::changes::{ChangeNotice, CHANNEL};
+use super::changes::{Notice, CHANNEL};
 
 /// What the listener reports to its consumer, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,7 +23,7 @@ pub enum BackplaneEvent {
     /// consumer must catch up, since NOTIFYs sent while away are lost.
     Listening { reconnected: bool },
     /// A committed change announced by some instance (this one included).
-    Notice(ChangeNotice),
+    Notice(Notice),
     /// The connection was lost; reconnecting.
     Lost,
 }
@@ -116,7 +116,7 @@ async fn listen_once(
     loop {
         tokio::select! {
             payload = payloads.recv() => match payload {
-                Some(p) => match ChangeNotice::decode(&p) {
+                Some(p) => match Notice::decode(&p) {
                     Some(notice) => {
                         if tx.send(BackplaneEvent::Notice(notice)).is_err() {
                             break;

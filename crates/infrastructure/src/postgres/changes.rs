@@ -30,7 +30,31 @@ pub const CHANNEL: &str = "request_desk_changes";
 /// Arbitrary constant naming the advisory lock that orders versions.
 const VERSION_LOCK_KEY: i64 = 0x0052_4551_4445_534b; // "REQDESK"
 
-/// A NOTIFY payload: small, parseable, well under PostgreSQL's 8000 bytes.
+/// A NOTIFY payload: what changed, and which instance changed it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub change: ChangeNotice,
+    /// The [`PgStore::origin`](super::PgStore::origin) of the instance that
+    /// committed it: that instance delivered it to its own clients already.
+    pub origin: u32,
+}
+
+impl Notice {
+    /// `<change>@<origin>`, e.g. `d:42@7`: small, well under PostgreSQL's 8000 bytes.
+    pub fn encode(&self) -> String {
+        format!("{}@{}", self.change.encode(), self.origin)
+    }
+
+    pub fn decode(payload: &str) -> Option<Notice> {
+        let (change, origin) = payload.split_once('@')?;
+        Some(Notice {
+            change: ChangeNotice::decode(change)?,
+            origin: origin.parse().ok()?,
+        })
+    }
+}
+
+/// What changed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ChangeNotice {
     /// Dates changed; the newest version the transaction stamped.
@@ -44,7 +68,7 @@ pub enum ChangeNotice {
 }
 
 impl ChangeNotice {
-    pub fn encode(&self) -> String {
+    fn encode(&self) -> String {
         match self {
             ChangeNotice::Days { version } => format!("d:{version}"),
             ChangeNotice::Settings { version } => format!("s:{version}"),
@@ -56,7 +80,7 @@ impl ChangeNotice {
         }
     }
 
-    pub fn decode(payload: &str) -> Option<ChangeNotice> {
+    fn decode(payload: &str) -> Option<ChangeNotice> {
         let mut parts = payload.split(':');
         let kind = parts.next()?;
         let a: i64 = parts.next()?.parse().ok()?;
@@ -79,8 +103,9 @@ diesel::define_sql_function!(fn pg_notify(channel: Text, payload: Text) -> Text)
 diesel::define_sql_function!(fn pg_advisory_xact_lock(key: diesel::sql_types::BigInt));
 
 /// Queues a NOTIFY, sent when (and only if) the transaction commits.
-pub(super) fn notify(conn: &mut Conn, notice: &ChangeNotice) -> QueryResult<()> {
-    diesel::select(pg_notify(CHANNEL, notice.encode()))
+pub(super) fn notify(conn: &mut Conn, change: ChangeNotice, origin: u32) -> QueryResult<()> {
+    let payload = Notice { change, origin }.encode();
+    diesel::select(pg_notify(CHANNEL, payload))
         .execute(conn)
         .map(|_| ())
 }
@@ -93,7 +118,7 @@ fn version_lock(conn: &mut Conn) -> QueryResult<()> {
 
 /// Stamps each date (whose row exists) with a new version, in date order, and
 /// queues the NOTIFY. Call last in the transaction.
-pub(super) fn stamp_days(conn: &mut Conn, dates: &[Date]) -> QueryResult<Vec<DayRow>> {
+pub(super) fn stamp_days(conn: &mut Conn, dates: &[Date], origin: u32) -> QueryResult<Vec<DayRow>> {
     let mut sorted = dates.to_vec();
     sorted.sort();
     sorted.dedup();
@@ -107,19 +132,19 @@ pub(super) fn stamp_days(conn: &mut Conn, dates: &[Date]) -> QueryResult<Vec<Day
         rows.push(row);
     }
     if let Some(version) = rows.iter().map(|r| r.version).max() {
-        notify(conn, &ChangeNotice::Days { version })?;
+        notify(conn, ChangeNotice::Days { version }, origin)?;
     }
     Ok(rows)
 }
 
 /// Stamps the settings row with a new version and queues the NOTIFY.
-pub(super) fn stamp_settings(conn: &mut Conn) -> QueryResult<i64> {
+pub(super) fn stamp_settings(conn: &mut Conn, origin: u32) -> QueryResult<i64> {
     version_lock(conn)?;
     let version = diesel::update(settings::table.find(1i16))
         .set(settings::version.eq(next_version()))
         .returning(settings::version)
         .get_result(conn)?;
-    notify(conn, &ChangeNotice::Settings { version })?;
+    notify(conn, ChangeNotice::Settings { version }, origin)?;
     Ok(version)
 }
 

@@ -105,7 +105,7 @@ impl PgStore {
                     days::override_note.eq(&note),
                 ))
                 .execute(conn)?;
-            stamp_days(conn, &[date])
+            stamp_days(conn, &[date], self.origin)
         })
         .map_err(db_error)?
         .remove(0)

@@ -70,6 +70,9 @@ pub fn run_migrations(pool: &PgPool) -> Result<Vec<String>, RepositoryError> {
 #[derive(Clone)]
 pub struct PgStore {
     pool: PgPool,
+    /// Names this instance in the NOTIFYs it sends, so its own listener can
+    /// tell the changes it already delivered itself from everyone else's.
+    origin: u32,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -82,7 +85,14 @@ impl std::fmt::Debug for PgStore {
 
 impl PgStore {
     pub fn new(pool: PgPool) -> Self {
-        PgStore { pool }
+        PgStore {
+            pool,
+            origin: rand::random(),
+        }
+    }
+
+    pub fn origin(&self) -> u32 {
+        self.origin
     }
 
     pub fn pool(&self) -> &PgPool {

@@ -23,8 +23,8 @@ fn unread(conn: &mut Conn, user: UserId) -> QueryResult<i64> {
 }
 
 /// Tells every instance that a user's unread count changed.
-fn announce_inbox(conn: &mut Conn, user: UserId) -> Result<(), RepositoryError> {
-    notify(conn, &ChangeNotice::Inbox { user_id: user.0 }).map_err(db_error)
+fn announce_inbox(conn: &mut Conn, user: UserId, origin: u32) -> Result<(), RepositoryError> {
+    notify(conn, ChangeNotice::Inbox { user_id: user.0 }, origin).map_err(db_error)
 }
 
 impl NotificationRepository for PgStore {
@@ -43,10 +43,11 @@ impl NotificationRepository for PgStore {
                 .get_result(conn)?;
             notify(
                 conn,
-                &ChangeNotice::Notification {
+                ChangeNotice::Notification {
                     user_id: n.user.0,
                     notification_id: row.id,
                 },
+                self.origin,
             )?;
             Ok::<_, diesel::result::Error>(row)
         })
@@ -106,7 +107,7 @@ impl NotificationRepository for PgStore {
         .execute(&mut conn)
         .map_err(db_error)?;
         if found == 1 {
-            announce_inbox(&mut conn, user)?;
+            announce_inbox(&mut conn, user, self.origin)?;
         }
         Ok(found == 1)
     }
@@ -121,7 +122,7 @@ impl NotificationRepository for PgStore {
         .set(notifications::read.eq(true))
         .execute(&mut conn)
         .map_err(db_error)?;
-        announce_inbox(&mut conn, user)
+        announce_inbox(&mut conn, user, self.origin)
     }
 
     fn unread_count(&self, user: UserId) -> Result<u64, RepositoryError> {

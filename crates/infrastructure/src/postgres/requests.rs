@@ -62,11 +62,11 @@ fn adjust_used(conn: &mut Conn, date: Date, delta: i32) -> Tx<()> {
 }
 
 /// Stamps the touched dates with new versions and queues the NOTIFY; last step of a transaction.
-fn stamp(conn: &mut Conn, dates: &[Date]) -> Tx<Vec<DayRecord>> {
+fn stamp(conn: &mut Conn, dates: &[Date], origin: u32) -> Tx<Vec<DayRecord>> {
     if dates.is_empty() {
         return Ok(Vec::new());
     }
-    let rows = stamp_days(conn, dates)?;
+    let rows = stamp_days(conn, dates, origin)?;
     domain(rows.into_iter().map(DayRow::into_record).collect())
 }
 
@@ -118,7 +118,7 @@ impl RequestRepository for PgStore {
             adjust_used(conn, date, 1)?;
             Ok(Booked {
                 request: domain(row.into_request())?,
-                changed_days: stamp(conn, &[date])?,
+                changed_days: stamp(conn, &[date], self.origin)?,
             })
         }))
     }
@@ -209,7 +209,7 @@ impl RequestRepository for PgStore {
                 .get_result(conn)?;
             Ok(Booked {
                 request: domain(row.into_request())?,
-                changed_days: stamp(conn, &touched)?,
+                changed_days: stamp(conn, &touched, self.origin)?,
             })
         }))
     }
@@ -240,7 +240,7 @@ impl RequestRepository for PgStore {
             }
             Ok(Booked {
                 request: domain(row.into_request())?,
-                changed_days: stamp(conn, &touched)?,
+                changed_days: stamp(conn, &touched, self.origin)?,
             })
         }))
     }

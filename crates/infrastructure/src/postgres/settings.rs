@@ -35,7 +35,7 @@ impl SettingsRepository for PgStore {
                     settings::default_designer_id.eq(new.default_designer.map(|u| u.0)),
                 ))
                 .execute(conn)?;
-            stamp_settings(conn)?;
+            stamp_settings(conn, self.origin)?;
             settings::table
                 .find(1i16)
                 .select(SettingsRow::as_select())
