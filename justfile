@@ -10,8 +10,8 @@ default:
 run: web-if-node
     cargo run --bin request-desk
 
-# Run every test: Rust unit and integration tests, then the hub suite with the official SignalR client.
-test: test-rust test-hub
+# Run every test: Rust unit and integration tests, the hub suite with the official SignalR client, the web client's unit tests and its end-to-end tests in Chromium.
+test: test-rust test-hub test-web e2e
 
 # Rust tests (domain units, adapters and HTTP against a real PostgreSQL).
 test-rust:
@@ -22,6 +22,15 @@ test-hub:
     cargo build --workspace --tests
     cd tests/hub && npm ci --no-audit --no-fund
     cd tests/hub && DATABASE_URL="${DATABASE_URL:-$(../../target/debug/request-desk local-db --test)}" npm test
+
+# The web client's unit tests (Vitest).
+test-web:
+    cd web && npm ci --no-audit --no-fund && npm test
+
+# The web client end to end in real Chromium (the server over a fresh database); refreshes docs/screenshots/.
+e2e: web
+    cargo build --workspace --tests
+    cd web && DATABASE_URL="${DATABASE_URL:-$(../target/debug/request-desk local-db --test)}" npm run e2e
 
 # Formatting and lints, as CI runs them.
 lint:
@@ -48,3 +57,13 @@ web-if-node:
 stop-db:
     cargo run --quiet --bin request-desk -- local-db --stop || true
     cargo run --quiet --bin request-desk -- local-db --test --stop || true
+
+# Benchmark suite (release build): 1,000, 10,000 and 50,000 hub connections (50,000 only where the open-file limit can be raised), 500 contended bookings, availability, refetch stampede; rewrites docs/benchmarks.md.
+bench:
+    cargo build --release -p request-desk-server -p request-desk-bench
+    ulimit -n 250000 2>/dev/null || true; target/release/request-desk-bench suite --connections 1000,10000,50000 --bookings 500 --json target/bench/report.json --markdown docs/benchmarks.md --command "just bench"
+
+# A short benchmark (1,000 connections, 200 bookings) that runs in well under two minutes once built; prints the table.
+bench-quick:
+    cargo build --release -p request-desk-server -p request-desk-bench
+    target/release/request-desk-bench suite --connections 1000 --probes 20 --bookings 200 --availability-samples 100 --stampede-bookings 10 --stampede-interval-ms 300 --users 8 --json target/bench/quick.json --command "just bench-quick"

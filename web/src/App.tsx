@@ -1,0 +1,70 @@
+import type { ReactNode } from 'react';
+import { Navigate, Route, Routes, useLocation } from 'react-router-dom';
+import { useAuth } from './auth/AuthProvider';
+import { Header } from './components/Header';
+import { ToastProvider } from './components/Toasts';
+import { useI18n } from './i18n/I18nProvider';
+import { LiveFeedback } from './live/LiveFeedback';
+import { LiveProvider } from './live/LiveProvider';
+import { Admin } from './pages/Admin';
+import { DesignerQueue } from './pages/DesignerQueue';
+import { MyRequests } from './pages/MyRequests';
+import { NewRequest } from './pages/NewRequest';
+import { Register } from './pages/Register';
+import { SignIn } from './pages/SignIn';
+
+export function App() {
+  const { user, token } = useAuth();
+  const { t } = useI18n();
+  const location = useLocation();
+
+  const shell = (content: ReactNode) => (
+    <>
+      <a className="skip-link" href="#main">
+        {t('app.skip')}
+      </a>
+      <Header />
+      <main id="main" tabIndex={-1}>
+        {content}
+      </main>
+    </>
+  );
+
+  if (!user || !token) {
+    const next = location.pathname === '/' ? '' : `?next=${encodeURIComponent(location.pathname)}`;
+    return (
+      <ToastProvider>
+        {shell(
+          <Routes>
+            <Route path="/signin" element={<SignIn />} />
+            <Route path="/register" element={<Register />} />
+            <Route path="*" element={<Navigate to={`/signin${next}`} replace />} />
+          </Routes>,
+        )}
+      </ToastProvider>
+    );
+  }
+
+  const staff = user.role === 'designer' || user.role === 'admin';
+  return (
+    <ToastProvider>
+      {/* one live connection per session: a new token makes a new one */}
+      <LiveProvider key={token}>
+        <LiveFeedback>
+          {shell(
+            <Routes>
+              <Route path="/" element={<Navigate to="/new" replace />} />
+              <Route path="/signin" element={<Navigate to="/new" replace />} />
+              <Route path="/register" element={<Navigate to="/new" replace />} />
+              <Route path="/new" element={<NewRequest />} />
+              <Route path="/requests" element={<MyRequests />} />
+              <Route path="/queue" element={staff ? <DesignerQueue /> : <Navigate to="/new" replace />} />
+              <Route path="/admin" element={user.role === 'admin' ? <Admin /> : <Navigate to="/new" replace />} />
+              <Route path="*" element={<p>{t('app.notFound')}</p>} />
+            </Routes>,
+          )}
+        </LiveFeedback>
+      </LiveProvider>
+    </ToastProvider>
+  );
+}

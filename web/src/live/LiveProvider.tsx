@@ -1,0 +1,56 @@
+// Owns the LiveCapacity service for the signed-in session and exposes it,
+// its connection state and a lookup of the newest state of a date.
+import { createContext, useContext, useEffect, useState, useSyncExternalStore } from 'react';
+import type { ReactNode } from 'react';
+import { useQueryClient } from '@tanstack/react-query';
+import type { Day } from '../api/types';
+import { currentAccessToken } from '../auth/AuthProvider';
+import { LiveCapacity, type ConnectionState } from './LiveCapacity';
+
+const LiveContext = createContext<LiveCapacity | null>(null);
+
+/** Mount it keyed by the token: a new session gets a new connection. */
+export function LiveProvider({ children }: { children: ReactNode }) {
+  const queryClient = useQueryClient();
+  // Started as soon as the session's tree begins to render, not after it has
+  // committed: the hub's negotiate then overlaps the first render and the
+  // first availability fetch (the contract's "connect the hub first").
+  const [live] = useState(() => {
+    const service = new LiveCapacity(queryClient, currentAccessToken);
+    void service.start();
+    return service;
+  });
+
+  useEffect(
+    () => () => {
+      void live.stop();
+    },
+    [live],
+  );
+
+  return <LiveContext.Provider value={live}>{children}</LiveContext.Provider>;
+}
+
+export function useLive(): LiveCapacity {
+  const live = useContext(LiveContext);
+  if (!live) throw new Error('useLive outside LiveProvider');
+  return live;
+}
+
+export function useConnectionState(): ConnectionState {
+  const live = useLive();
+  return useSyncExternalStore(
+    (cb) => live.subscribeState(cb),
+    () => live.getState(),
+  );
+}
+
+/** The newest known state of a date, re-read whenever the cache changes. */
+export function useLatestDay(date: string | null): Day | undefined {
+  const live = useLive();
+  const queryClient = useQueryClient();
+  return useSyncExternalStore(
+    (cb) => queryClient.getQueryCache().subscribe(cb),
+    () => (date ? live.findDay(date) : undefined),
+  );
+}
