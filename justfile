@@ -61,7 +61,7 @@ stop-db:
 # Benchmark suite (release build): 1,000, 10,000 and 50,000 hub connections (50,000 only where the open-file limit can be raised), 500 contended bookings, availability, refetch stampede; rewrites docs/benchmarks.md.
 bench:
     cargo build --release -p request-desk-server -p request-desk-bench
-    ulimit -n 250000 2>/dev/null || true; target/release/request-desk-bench suite --connections 1000,10000,50000 --bookings 500 --json target/bench/report.json --markdown docs/benchmarks.md --command "just bench"
+    ulimit -n 250000 2>/dev/null || true; target/release/request-desk-bench suite --connections 1000,10000,50000 --bookings 500 --wait-quiet-secs 300 --json target/bench/report.json --markdown docs/benchmarks.md --command "just bench"
 
 # A short benchmark (1,000 connections, 200 bookings) that runs in well under two minutes once built; prints the table.
 bench-quick:

@@ -101,11 +101,22 @@ struct Shared {
     live: AtomicUsize,
     server_closes: AtomicU64,
     refetch_errors: AtomicU64,
+    unexpected_ends: AtomicU64,
+    end_reasons: std::sync::Mutex<Vec<String>>,
     refetch: Option<RefetchCtx>,
     tokens: Vec<Arc<str>>,
 }
 
 impl Shared {
+    /// Remembers why a connection ended before the bench closed it (the first few).
+    fn note_end(&self, why: String) {
+        self.unexpected_ends.fetch_add(1, Ordering::Relaxed);
+        let mut ends = self.end_reasons.lock().unwrap_or_else(|e| e.into_inner());
+        if ends.len() < 5 {
+            ends.push(why);
+        }
+    }
+
     fn stamp(&self, idx: usize, value: u64) {
         self.slots[idx].store(value, Ordering::Release);
         if self.received.fetch_add(1, Ordering::AcqRel) + 1 >= self.target.load(Ordering::Acquire) {
@@ -302,7 +313,18 @@ async fn run_connection(
         };
         let text = match msg {
             Some(Ok(Message::Text(t))) => t,
-            Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+            Some(Ok(Message::Close(frame))) => {
+                shared.note_end(format!("WebSocket close frame {frame:?}"));
+                break;
+            }
+            None => {
+                shared.note_end("the stream ended".into());
+                break;
+            }
+            Some(Err(e)) => {
+                shared.note_end(format!("WebSocket error: {e}"));
+                break;
+            }
             Some(Ok(_)) => continue,
         };
         let arrived = now_ns();
@@ -363,6 +385,10 @@ async fn run_connection(
         }
         if closed {
             shared.server_closes.fetch_add(1, Ordering::Relaxed);
+            shared.note_end(format!(
+                "SignalR Close message: {}",
+                text.as_str().trim_end_matches(RS)
+            ));
             break;
         }
         if reply_ping && ws.send(Message::text(PING)).await.is_err() {
@@ -408,6 +434,8 @@ impl Swarm {
             live: AtomicUsize::new(0),
             server_closes: AtomicU64::new(0),
             refetch_errors: AtomicU64::new(0),
+            unexpected_ends: AtomicU64::new(0),
+            end_reasons: std::sync::Mutex::new(Vec::new()),
             refetch,
             tokens,
         });
@@ -448,7 +476,8 @@ impl Swarm {
                 )
                 .await
                 .unwrap_or_else(|_| Err(anyhow::anyhow!("connect timed out after 30 s")));
-                drop(permit);
+                // Count the outcome before giving the permit back: the
+                // opener reads the counts once every permit is back.
                 match result {
                     Ok(ws) => {
                         latencies
@@ -456,7 +485,7 @@ impl Swarm {
                             .expect("not poisoned")
                             .record_ns(t0.elapsed().as_nanos() as u64);
                         shared.live.fetch_add(1, Ordering::AcqRel);
-                        drop((http, latencies, errors, failures));
+                        drop((permit, http, latencies, errors, failures));
                         run_connection(i, ws, shared, stop_rx).await;
                     }
                     Err(e) => {
@@ -465,6 +494,7 @@ impl Swarm {
                         if errors.len() < 5 {
                             errors.push(format!("{e:#}"));
                         }
+                        drop(permit);
                     }
                 }
             }));
@@ -503,6 +533,18 @@ impl Swarm {
 
     pub fn server_closes(&self) -> u64 {
         self.shared.server_closes.load(Ordering::Relaxed)
+    }
+
+    /// Connections that ended without the bench closing them, and the first reasons.
+    pub fn unexpected_ends(&self) -> (u64, Vec<String>) {
+        (
+            self.shared.unexpected_ends.load(Ordering::Relaxed),
+            self.shared
+                .end_reasons
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
+        )
     }
 
     pub fn refetch_errors(&self) -> u64 {

@@ -71,6 +71,10 @@ struct Opts {
     /// `DATABASE_POOL_SIZE` for the server (default: the server's, 10).
     #[arg(long)]
     pool_size: Option<u32>,
+    /// Extra environment for the server it starts, KEY=VALUE (repeatable),
+    /// e.g. `MALLOC_MMAP_THRESHOLD_=1048576`.
+    #[arg(long, value_parser = parse_env)]
+    server_env: Vec<(String, String)>,
 
     /// Hub connection counts to measure, e.g. 1000,10000,50000.
     #[arg(long, value_delimiter = ',', default_value = "1000,10000")]
@@ -136,6 +140,10 @@ struct Opts {
     /// Raise the open-file limit (for the bench and the server it starts) to this.
     #[arg(long, default_value_t = 250_000)]
     fd_limit: u64,
+    /// Before starting, wait up to this many seconds for the machine to be
+    /// quiet (under 0.3 busy cores), so other work does not skew the figures.
+    #[arg(long, default_value_t = 0)]
+    wait_quiet_secs: u64,
     /// Where to write the JSON report.
     #[arg(long, default_value = "target/bench/report.json")]
     json: PathBuf,
@@ -145,6 +153,13 @@ struct Opts {
     /// The command line to record in the report (e.g. `just bench`).
     #[arg(long)]
     command: Option<String>,
+}
+
+fn parse_env(raw: &str) -> Result<(String, String), String> {
+    raw.split_once('=')
+        .filter(|(k, _)| !k.is_empty())
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .ok_or_else(|| format!("expected KEY=VALUE, got {raw:?}"))
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -259,7 +274,7 @@ async fn start(opts: &Opts) -> anyhow::Result<Setup> {
     let db = Database::create(&server_url).await?;
     eprintln!("bench: database {} on {server_url}", db.name);
     let log = PathBuf::from("target/bench/server.log");
-    let server = match Server::start(&bin, &db.url, opts.pool_size, log).await {
+    let server = match Server::start(&bin, &db.url, opts.pool_size, &opts.server_env, log).await {
         Ok(s) => s,
         Err(e) => {
             let _ = db.drop_now().await;
@@ -281,9 +296,26 @@ async fn start(opts: &Opts) -> anyhow::Result<Setup> {
     })
 }
 
+/// Waits (at most `limit`) until the machine uses under 0.3 cores; returns
+/// the busy cores last seen.
+async fn wait_quiet(limit: Duration) -> f64 {
+    let deadline = Instant::now() + limit;
+    loop {
+        let before = procfs::machine_busy_seconds();
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let busy = (procfs::machine_busy_seconds() - before) / 2.0;
+        if busy < 0.3 || Instant::now() >= deadline {
+            return busy;
+        }
+        eprintln!("bench: the machine is busy ({busy:.2} cores); waiting for it to quiet down");
+    }
+}
+
 async fn run(opts: Opts, phases: Phases, fd_limit: u64) -> anyhow::Result<()> {
+    let busy = wait_quiet(Duration::from_secs(opts.wait_quiet_secs)).await;
+    eprintln!("bench: machine busy {busy:.2} cores at the start");
     let setup = start(&opts).await?;
-    let result = suite(&opts, phases, fd_limit, &setup).await;
+    let result = suite(&opts, phases, fd_limit, busy, &setup).await;
     if let Some(server) = setup.server {
         server.stop().await;
     }
@@ -305,10 +337,20 @@ async fn suite(
     opts: &Opts,
     phases: Phases,
     fd_limit: u64,
+    busy_at_start: f64,
     setup: &Setup,
 ) -> anyhow::Result<Report> {
     let started = Instant::now();
-    let load_at_start = procfs::load_average();
+    let argv = std::env::args()
+        .map(|a| {
+            if a.contains(' ') {
+                format!("\"{a}\"")
+            } else {
+                a
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
     let base = setup.base.clone();
     let pid = setup.pid;
     let api = Api::new(&base, api::client(usize::MAX));
@@ -336,18 +378,21 @@ async fn suite(
         generated_at: time::OffsetDateTime::now_utc()
             .format(&time::format_description::well_known::Rfc3339)
             .unwrap_or_default(),
-        command: opts
-            .command
-            .clone()
-            .unwrap_or_else(|| std::env::args().collect::<Vec<_>>().join(" ")),
+        command: opts.command.clone().unwrap_or_else(|| argv.clone()),
+        argv,
         commit: procfs::commit(),
         machine: procfs::machine(fd_limit),
         database: setup.database.clone(),
         server_url: base.clone(),
         server_pid: pid,
         pool_size: opts.pool_size,
+        server_env: opts
+            .server_env
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect(),
         seconds: 0.0,
-        load_average_at_start: load_at_start,
+        busy_cores_at_start: busy_at_start,
         availability: Vec::new(),
         booking: None,
         levels: Vec::new(),
@@ -493,7 +538,7 @@ async fn suite(
                     d.share_received * 100.0
                 );
             }
-            report.levels.push(LevelResult {
+            let mut level = LevelResult {
                 connections: n,
                 skipped: None,
                 open,
@@ -504,7 +549,9 @@ async fn suite(
                 bench_bytes_per_connection: per(bench0, bench1),
                 server_reported_connections: reported,
                 delivery,
-            });
+                dropped: 0,
+                drop_reasons: Vec::new(),
+            };
             if phases.stampede && stampede_levels && n == opts.stampede_connections {
                 report.stampede = Some(
                     stampede(
@@ -519,6 +566,14 @@ async fn suite(
                     .await?,
                 );
             }
+            (level.dropped, level.drop_reasons) = swarm.unexpected_ends();
+            if level.dropped > 0 {
+                eprintln!(
+                    "bench:   {} connections ended early: {:?}",
+                    level.dropped, level.drop_reasons
+                );
+            }
+            report.levels.push(level);
             eprintln!("bench:   closing");
             swarm.close().await;
             phases::wait_connections_drop(&api, 0.0).await;

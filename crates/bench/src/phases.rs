@@ -393,6 +393,9 @@ pub struct LevelResult {
     /// Open connections the server reports (`hub_connections{transport="websockets"}`).
     pub server_reported_connections: f64,
     pub delivery: Option<DeliveryResult>,
+    /// Connections that ended before the bench closed them, and the first reasons.
+    pub dropped: u64,
+    pub drop_reasons: Vec<String>,
 }
 
 impl LevelResult {
@@ -408,6 +411,8 @@ impl LevelResult {
             bench_bytes_per_connection: None,
             server_reported_connections: 0.0,
             delivery: None,
+            dropped: 0,
+            drop_reasons: Vec::new(),
         }
     }
 }

@@ -72,14 +72,6 @@ pub fn machine_busy_seconds() -> f64 {
     (total - idle) / clock_ticks()
 }
 
-/// The 1-minute load average.
-pub fn load_average() -> f64 {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .and_then(|s| s.split_whitespace().next().and_then(|v| v.parse().ok()))
-        .unwrap_or(0.0)
-}
-
 /// A CPU-time stopwatch for the server (if its pid is known) and the bench.
 #[derive(Debug, Clone, Copy)]
 pub struct CpuWatch {

@@ -13,6 +13,8 @@ use crate::procfs::Machine;
 pub struct Report {
     pub generated_at: String,
     pub command: String,
+    /// The bench's own command line.
+    pub argv: String,
     pub commit: String,
     pub machine: Machine,
     /// Which PostgreSQL and how it was set up.
@@ -20,9 +22,12 @@ pub struct Report {
     pub server_url: String,
     pub server_pid: Option<u32>,
     pub pool_size: Option<u32>,
+    /// Extra environment given to the server (`--server-env`).
+    pub server_env: Vec<String>,
     pub seconds: f64,
-    /// 1-minute load average when the run started (other work on the machine skews the figures).
-    pub load_average_at_start: f64,
+    /// Busy cores of the machine just before the run (over 2 s; other work
+    /// on the machine skews the figures).
+    pub busy_cores_at_start: f64,
     pub availability: Vec<AvailabilityResult>,
     pub booking: Option<BookingResult>,
     pub levels: Vec<LevelResult>,
@@ -69,7 +74,7 @@ fn count(n: usize) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -178,7 +183,15 @@ impl Report {
     pub fn tables(&self) -> String {
         let mut s = String::new();
         let m = &self.machine;
-        let _ = writeln!(s, "- **Command**: `{}`", self.command);
+        if self.command == self.argv {
+            let _ = writeln!(s, "- **Command**: `{}`", self.command);
+        } else {
+            let _ = writeln!(
+                s,
+                "- **Command**: `{}`, which runs `{}`",
+                self.command, self.argv
+            );
+        }
         let _ = writeln!(s, "- **Commit**: `{}`", self.commit);
         let _ = writeln!(
             s,
@@ -192,15 +205,19 @@ impl Report {
         );
         let _ = writeln!(
             s,
-            "- **Load average when the run started**: {:.2} (anything else running on the machine shares its two cores)",
-            self.load_average_at_start
+            "- **Machine busy just before the run**: {:.2} cores (anything else running shares the two cores; see *rest of the machine* below)",
+            self.busy_cores_at_start
         );
         let _ = writeln!(s, "- **Database**: {}", self.database);
         let _ = writeln!(
             s,
-            "- **Server**: release build, `DATABASE_POOL_SIZE={}`, `RUST_LOG=warn`\n",
+            "- **Server**: release build, `DATABASE_POOL_SIZE={}`, `RUST_LOG=warn`{}\n",
             self.pool_size
-                .map_or("default (10)".into(), |p| p.to_string())
+                .map_or("default (10)".into(), |p| p.to_string()),
+            self.server_env
+                .iter()
+                .map(|e| format!(", `{e}`"))
+                .collect::<String>()
         );
 
         let _ = writeln!(s, "### Targets\n");
@@ -214,21 +231,23 @@ impl Report {
             let _ = writeln!(
                 s,
                 "Delivery latency: from the moment the booking's HTTP response arrives to the moment each connection \
-                 receives the matching `CapacityUpdated` (events that beat the response count as 0 ms).\n"
+                 receives the matching `CapacityUpdated` (events that beat the response count as 0 ms). CPU columns \
+                 cover the timed bookings; *rest of the machine* is everything else (PostgreSQL, and any other work \
+                 on the machine, which skews the latencies).\n"
             );
             let _ = writeln!(
                 s,
-                "| connections | connected | connect rate /s | connect p99 ms | server RSS before → after MiB | server KiB / conn | bench KiB / conn | bookings | received | p50 ms | p95 ms | p99 ms | max ms | fan-out mean ms | server CPU (cores) |"
+                "| connections | connected | connect rate /s | connect p99 ms | server RSS before → after MiB | server KiB / conn | bench KiB / conn | bookings | received | p50 ms | p95 ms | p99 ms | max ms | fan-out mean ms | server CPU (cores) | bench CPU (cores) | rest of the machine (cores) |"
             );
             let _ = writeln!(
                 s,
-                "|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+                "|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
             );
             for l in self.levels.iter().filter(|l| l.skipped.is_none()) {
                 let d = l.delivery.as_ref();
                 let _ = writeln!(
                     s,
-                    "| {} | {} | {:.0} | {:.1} | {} → {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                    "| {} | {} | {:.0} | {:.1} | {} → {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
                     count(l.connections),
                     count(l.open.connected),
                     l.open.per_second,
@@ -245,6 +264,14 @@ impl Report {
                     d.map_or("–".into(), |d| format!("{:.2}", d.latency.max_ms)),
                     opt(d.and_then(|d| d.server_fanout_mean_ms), 2),
                     opt(d.and_then(|d| d.cpu.server_cores), 2),
+                    opt(d.map(|d| d.cpu.bench_cores), 2),
+                    opt(
+                        d.and_then(|d| d
+                            .cpu
+                            .server_cores
+                            .map(|sv| (d.cpu.machine_cores - sv - d.cpu.bench_cores).max(0.0))),
+                        2
+                    ),
                 );
             }
             let _ = writeln!(
@@ -288,6 +315,15 @@ impl Report {
                         count(l.connections)
                     );
                 }
+                if l.dropped > 0 {
+                    let _ = writeln!(
+                        s,
+                        "\nAt {} connections {} connections ended before the bench closed them; first reasons: {}",
+                        count(l.connections),
+                        l.dropped,
+                        l.drop_reasons.join("; ")
+                    );
+                }
                 if l.open.failed > 0 || !l.open.first_errors.is_empty() {
                     let _ = writeln!(
                         s,
@@ -310,7 +346,7 @@ impl Report {
             let _ = writeln!(s, "| attempts | created (201) | full (409) | errors | seconds | attempts/s | bookings/s | p50 ms | p99 ms | max ms | server mean ms | overbooked (API) | used ≠ 201s | database check | server CPU (cores) | machine CPU (cores) |");
             let _ = writeln!(
                 s,
-                "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|"
+                "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|"
             );
             let _ = writeln!(
                 s,
@@ -369,20 +405,24 @@ impl Report {
                 s,
                 "{} connections, one booking every {} ms. *event*: the `CapacityUpdated` carries the numbers (our design). \
                  *refetch*: every client refetches `GET /api/availability` ({} days) on each change (the design we replace). \
-                 Latency is from the booking's response to the client holding fresh numbers.\n",
+                 Latency is to the client holding fresh numbers, from the booking's HTTP response and from the commit \
+                 (the event's `timestamp`). CPU is over the whole run, idle time between bookings included.\n",
                 count(st.connections),
                 st.interval_ms,
                 st.refetch_days
             );
-            let _ = writeln!(s, "| mode | bookings | fresh | requests answered | requests/s | requests / booking | p50 ms | p99 ms | max ms | server CPU s | server CPU (cores) | bench CPU (cores) | machine CPU (cores) |");
             let _ = writeln!(
                 s,
-                "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+                "| mode | bookings | fresh | requests answered | requests/s | requests / booking | response → fresh p50 ms | p99 ms | commit → fresh p50 ms | p99 ms | max ms | server CPU s | server CPU ms / booking | server CPU (cores) | bench CPU (cores) | machine CPU (cores) |"
+            );
+            let _ = writeln!(
+                s,
+                "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
             );
             for d in [&st.event, &st.refetch] {
                 let _ = writeln!(
                     s,
-                    "| {} | {} | {:.2} % | {:.0} | {:.0} | {:.1} | {:.2} | {:.2} | {:.2} | {} | {} | {:.2} | {:.2} |",
+                    "| {} | {} | {:.2} % | {:.0} | {:.0} | {:.1} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {} | {} | {} | {:.2} | {:.2} |",
                     d.mode,
                     d.probes,
                     d.share_received * 100.0,
@@ -391,8 +431,16 @@ impl Report {
                     d.server_requests_per_booking,
                     d.latency.p50_ms,
                     d.latency.p99_ms,
-                    d.latency.max_ms,
+                    d.latency_from_commit.p50_ms,
+                    d.latency_from_commit.p99_ms,
+                    d.latency_from_commit.max_ms,
                     opt(d.cpu.server_cpu_seconds, 2),
+                    opt(
+                        d.cpu
+                            .server_cpu_seconds
+                            .map(|c| c * 1000.0 / d.probes.max(1) as f64),
+                        0
+                    ),
                     opt(d.cpu.server_cores, 2),
                     d.cpu.bench_cores,
                     d.cpu.machine_cores,

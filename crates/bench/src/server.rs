@@ -144,6 +144,7 @@ impl Server {
         bin: &Path,
         database_url: &str,
         pool_size: Option<u32>,
+        extra_env: &[(String, String)],
         log: PathBuf,
     ) -> anyhow::Result<Server> {
         if let Some(dir) = log.parent() {
@@ -164,6 +165,7 @@ impl Server {
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log_file))
             .kill_on_drop(true);
+        cmd.envs(extra_env.iter().map(|(k, v)| (k, v)));
         if let Some(size) = pool_size {
             cmd.env("DATABASE_POOL_SIZE", size.to_string());
         }
