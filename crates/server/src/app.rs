@@ -28,6 +28,9 @@ use crate::{routes, seed, web_client};
 /// Largest request body accepted (64 KiB); larger answers 413.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
+/// Open connections one actix worker accepts (hub clients stay connected).
+pub const MAX_CONNECTIONS_PER_WORKER: usize = 100_000;
+
 /// Everything needed to start one server instance.
 #[derive(Debug, Clone)]
 pub struct ServerSettings {
@@ -109,7 +112,7 @@ impl Application {
         let store_port = Arc::new(store.clone());
         let desk = RequestDesk::new(Ports {
             users: store_port.clone(),
-            passwords: Arc::new(Argon2Hasher),
+            passwords: Arc::new(Argon2Hasher::default()),
             settings: store_port.clone(),
             days: store_port.clone(),
             requests: store_port.clone(),
@@ -173,6 +176,8 @@ impl Application {
                     )))
                 }))
         })
+        // Hub connections are long-lived: actix's default of 25,000 per worker would cap them.
+        .max_connections(MAX_CONNECTIONS_PER_WORKER)
         .listen(listener)?
         .disable_signals()
         .shutdown_timeout(5)

@@ -6,6 +6,7 @@ use time::Date;
 use crate::capacity::{Day, DayRecord};
 use crate::error::RepositoryError;
 use crate::ports::CapacityUpdate;
+use crate::settings::BookingCalendar;
 use crate::validation::FieldError;
 use crate::RequestDesk;
 
@@ -108,21 +109,34 @@ impl RequestDesk {
         })
     }
 
-    /// Turns committed day records into `Day`s and announces them.
-    pub(crate) fn publish_days(&self, records: &[DayRecord]) -> Result<Vec<Day>, RepositoryError> {
-        let (_, calendar) = self.calendar()?;
+    /// Turns committed day records into `Day`s and announces them. Pass the
+    /// calendar the use case already read, to spare reading the settings again.
+    pub(crate) fn publish_days(
+        &self,
+        records: &[DayRecord],
+        calendar: Option<&BookingCalendar>,
+    ) -> Result<Vec<Day>, RepositoryError> {
+        if records.is_empty() {
+            return Ok(Vec::new());
+        }
+        let read;
+        let calendar = match calendar {
+            Some(c) => c,
+            None => {
+                read = self.calendar()?.1;
+                &read
+            }
+        };
         let timestamp = self.ports.clock.now();
         let days: Vec<Day> = records
             .iter()
-            .map(|r| Day::from_record(r, &calendar))
+            .map(|r| Day::from_record(r, calendar))
             .collect();
         let updates: Vec<CapacityUpdate> = days
             .iter()
             .map(|d| CapacityUpdate::new(d, timestamp))
             .collect();
-        if !updates.is_empty() {
-            self.ports.broadcast.capacity_updated(&updates);
-        }
+        self.ports.broadcast.capacity_updated(&updates);
         Ok(days)
     }
 }

@@ -86,7 +86,7 @@ impl RequestDesk {
                 daily,
             )
             .map_err(|e| booking_error(e, daily))?;
-        let request = self.after_commit(booked)?;
+        let request = self.after_commit(booked, Some(&calendar))?;
         if let Some(assignee) = request.assignee_id {
             let message = format!(
                 "New request “{}” due {}",
@@ -189,7 +189,7 @@ impl RequestDesk {
             .requests
             .update(id, current.status, &fields, daily, self.ports.clock.now())
             .map_err(|e| booking_error(e, daily))?;
-        self.after_commit(booked)
+        self.after_commit(booked, Some(&calendar))
     }
 
     /// Cancels a pending or in-progress request, freeing its slot.
@@ -254,12 +254,16 @@ impl RequestDesk {
                 BookingError::StatusChanged(now) if !allowed(now) => invalid(now),
                 e => booking_error(e, Capacity::new(0).expect("valid")),
             })?;
-        self.after_commit(booked)
+        self.after_commit(booked, None)
     }
 
     /// Broadcasts the dates a committed change touched.
-    fn after_commit(&self, booked: Booked) -> Result<Request, RequestError> {
-        self.publish_days(&booked.changed_days)?;
+    fn after_commit(
+        &self,
+        booked: Booked,
+        calendar: Option<&BookingCalendar>,
+    ) -> Result<Request, RequestError> {
+        self.publish_days(&booked.changed_days, calendar)?;
         Ok(booked.request)
     }
 

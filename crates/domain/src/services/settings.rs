@@ -86,7 +86,7 @@ impl RequestDesk {
             .into());
         }
         let record = self.ports.days.set_override(date, capacity, note)?;
-        Ok(self.publish_days(&[record])?.remove(0))
+        Ok(self.publish_days(&[record], None)?.remove(0))
     }
 
     /// Returns a date to the daily capacity.
@@ -95,7 +95,7 @@ impl RequestDesk {
             return Err(SettingsError::Forbidden);
         }
         let record = self.ports.days.clear_override(date)?;
-        Ok(self.publish_days(&[record])?.remove(0))
+        Ok(self.publish_days(&[record], None)?.remove(0))
     }
 }
 
