@@ -168,6 +168,9 @@ pub(crate) struct Connection {
     /// connection watches it. Cancelled by the transport when it ends, by
     /// eviction, by DELETE, and when the client goes away.
     pub(crate) ended: CancellationToken,
+    /// Mirrors `ended` as a plain flag: fan-out checks it once per connection
+    /// per broadcast, and the token's own check takes a lock.
+    ended_flag: AtomicBool,
     /// Milliseconds since `epoch` when a Long Polling connection ended (its
     /// entry lingers briefly so late polls get 204 rather than 404).
     ended_ms: AtomicU64,
@@ -187,7 +190,7 @@ impl fmt::Debug for Connection {
             .field("transport", &self.transport.get())
             .field("handshaken", &self.handshaken.load(Ordering::Relaxed))
             .field("window", &self.window())
-            .field("ended", &self.ended.is_cancelled())
+            .field("ended", &self.is_ended())
             .finish_non_exhaustive()
     }
 }
@@ -259,7 +262,13 @@ impl Connection {
 
     /// Whether the connection is over (its tasks are stopping or stopped).
     pub(crate) fn is_ended(&self) -> bool {
-        self.ended.is_cancelled()
+        self.ended_flag.load(Ordering::Acquire)
+    }
+
+    /// Fires `ended` (flag first, so fan-out stops queueing at once).
+    fn end(&self) {
+        self.ended_flag.store(true, Ordering::Release);
+        self.ended.cancel();
     }
 
     /// Queues a record without waiting. A full queue means the client is
@@ -316,9 +325,9 @@ impl Connection {
                     .urgent_farewell
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner) = farewell;
-                self.ended.cancel();
+                self.end();
             }
-            Err(_) => self.ended.cancel(),
+            Err(_) => self.end(),
         }
     }
 
@@ -332,10 +341,10 @@ impl Connection {
     /// Called by the transport when it has stopped: fires `ended` and
     /// timestamps it.
     pub(crate) fn finish(&self) {
-        if !self.ended.is_cancelled() {
+        if !self.is_ended() {
             self.ended_ms
                 .store(self.millis_since(Instant::now()), Ordering::Relaxed);
-            self.ended.cancel();
+            self.end();
         }
     }
 
@@ -510,6 +519,7 @@ impl Registry {
             closing_since_ms: AtomicU64::new(0),
             urgent_farewell: Mutex::new(None),
             ended: CancellationToken::new(),
+            ended_flag: AtomicBool::new(false),
             ended_ms: AtomicU64::new(0),
             inbound: tokio::sync::Mutex::new(Inbound::new(self.max_message_size)),
             polls: PollState::default(),

@@ -95,17 +95,6 @@ pub(crate) fn start(
     response
 }
 
-/// Writes `frame` unless the connection is aborted meanwhile.
-/// Returns `None` when aborted (the caller then handles the abort), else
-/// whether the socket took it.
-async fn write(conn: &Connection, session: &mut Session, frame: &Frame) -> Option<bool> {
-    tokio::select! {
-        biased;
-        () = conn.ended.cancelled() => None,
-        sent = session.text(frame.text()) => Some(sent.is_ok()),
-    }
-}
-
 async fn farewell(session: &mut Session, frame: &Frame) {
     let _ = tokio::time::timeout(FAREWELL_TIMEOUT, session.text(frame.text())).await;
 }
@@ -117,10 +106,15 @@ async fn writer(
     mut session: Session,
     mut rx: mpsc::Receiver<Outbound>,
 ) {
+    // One registration with the cancellation token for the connection's
+    // whole life, not one per message: this loop runs once per record per
+    // connection, so it is the hot path of every broadcast.
+    let ended = conn.ended.cancelled();
+    tokio::pin!(ended);
     loop {
         let next = tokio::select! {
             biased;
-            () = conn.ended.cancelled() => {
+            () = &mut ended => {
                 if let Some(frame) = conn.take_urgent_farewell() {
                     farewell(&mut session, &frame).await;
                 }
@@ -129,10 +123,17 @@ async fn writer(
             next = rx.recv() => next,
         };
         match next {
-            Some(Outbound::Record(frame)) => match write(&conn, &mut session, &frame).await {
-                Some(true) | None => {}
-                Some(false) => break,
-            },
+            Some(Outbound::Record(frame)) => {
+                let sent = tokio::select! {
+                    biased;
+                    // Aborted mid-write: the next turn handles it.
+                    () = &mut ended => continue,
+                    sent = session.text(frame.text()) => sent.is_ok(),
+                };
+                if !sent {
+                    break;
+                }
+            }
             Some(Outbound::Close(frame)) => {
                 if let Some(frame) = frame {
                     farewell(&mut session, &frame).await;
