@@ -1,6 +1,7 @@
 //! [`DayRepository`] on PostgreSQL: ranges, the change feed, overrides.
 
 use diesel::dsl::{max, sql};
+use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;
 use request_desk_domain::capacity::Capacity;
@@ -30,29 +31,11 @@ pub(super) fn ensure_day(conn: &mut Conn, date: Date) -> QueryResult<()> {
 
 impl DayRepository for PgStore {
     fn in_range(&self, from: Date, to: Date) -> Result<Vec<DayRecord>, RepositoryError> {
-        let mut conn = self.conn()?;
-        days::table
-            .filter(days::date.between(from, to))
-            .order(days::date)
-            .select(DayRow::as_select())
-            .load(&mut conn)
-            .map_err(db_error)?
-            .into_iter()
-            .map(DayRow::into_record)
-            .collect()
+        self.records(|q| q.filter(days::date.between(from, to)))
     }
 
     fn changed_since(&self, version: i64) -> Result<Vec<DayRecord>, RepositoryError> {
-        let mut conn = self.conn()?;
-        days::table
-            .filter(days::version.gt(version))
-            .order(days::date)
-            .select(DayRow::as_select())
-            .load(&mut conn)
-            .map_err(db_error)?
-            .into_iter()
-            .map(DayRow::into_record)
-            .collect()
+        self.records(|q| q.filter(days::version.gt(version)))
     }
 
     fn latest_version(&self) -> Result<i64, RepositoryError> {
@@ -83,6 +66,22 @@ impl DayRepository for PgStore {
 }
 
 impl PgStore {
+    /// The day rows a filter selects, in date order.
+    fn records(
+        &self,
+        filter: impl FnOnce(days::BoxedQuery<'static, Pg>) -> days::BoxedQuery<'static, Pg>,
+    ) -> Result<Vec<DayRecord>, RepositoryError> {
+        let mut conn = self.conn()?;
+        filter(days::table.into_boxed())
+            .order(days::date)
+            .select(DayRow::as_select())
+            .load(&mut conn)
+            .map_err(db_error)?
+            .into_iter()
+            .map(DayRow::into_record)
+            .collect()
+    }
+
     /// Sets (or clears) a date's override and stamps the date, in one transaction.
     fn write_day(
         &self,
