@@ -164,7 +164,11 @@ test("kill -9 of one instance during a burst loses no committed booking and leav
     assert.equal(day.used, holding, `${day.date}: used equals the rows`);
     assert.ok(day.used <= day.capacity, `${day.date} overbooked`);
   }
-  assert.equal(days.reduce((n, d) => n + d.used, 0), created.length, "every 201 is a row and every row a 201");
+  // Every 201 is a row; a row without a 201 can only be a booking that
+  // committed on the victim just before it died, its answer lost with it.
+  const rows = days.reduce((n, d) => n + d.used, 0);
+  const unanswered = results.filter((r) => r.status === 0).length;
+  assert.ok(rows >= created.length && rows <= created.length + unanswered, `rows ${rows}, 201s ${created.length}, unanswered ${unanswered}`);
 });
 
 // ---------------------------------------------------------------------------
