@@ -86,3 +86,53 @@ async fn the_root_explains_how_to_build_the_client_when_it_is_missing() {
     assert_eq!(res.status(), StatusCode::OK);
     assert!(res.text().await.unwrap().contains("just web"));
 }
+
+/// The real binary, as an operator runs it.
+fn binary() -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_request-desk"));
+    // Away from any developer's .env, which the binary would read.
+    cmd.current_dir(std::env::temp_dir())
+        .env_remove("JWT_SECRET")
+        .env("RUST_LOG", "warn");
+    cmd
+}
+
+#[actix_web::test]
+async fn outside_dev_mode_the_server_refuses_to_start_without_a_jwt_secret() {
+    let db = crate::helpers::TestDatabase::create();
+    let output = binary()
+        .env("DATABASE_URL", &db.url)
+        .env("BIND_ADDR", "127.0.0.1:0")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("JWT_SECRET must be set"), "{stderr}");
+}
+
+#[actix_web::test]
+async fn migrate_applies_pending_migrations_and_exits() {
+    let db = crate::helpers::TestDatabase::create();
+    let first = binary()
+        .arg("migrate")
+        .env("DATABASE_URL", &db.url)
+        .output()
+        .unwrap();
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&first.stdout).starts_with("applied 1 migration"),
+        "{}",
+        String::from_utf8_lossy(&first.stdout)
+    );
+    let again = binary()
+        .arg("migrate")
+        .env("DATABASE_URL", &db.url)
+        .output()
+        .unwrap();
+    assert!(again.status.success());
+    assert!(String::from_utf8_lossy(&again.stdout).starts_with("applied 0 migration"));
+}
