@@ -23,7 +23,7 @@ import {
   publicSettings,
   signalR,
   sleep,
-  startEnvironment,
+  signedInEnvironment,
   startServer,
   waitFor,
 } from "./lib/harness.mjs";
@@ -38,15 +38,8 @@ let tokens;
 let today;
 
 before(async () => {
-  env = await startEnvironment();
+  ({ env, tokens, today } = await signedInEnvironment());
   sibling = await env.startSibling();
-  tokens = {
-    admin: await login(env.baseUrl, USERS.admin),
-    designer: await login(env.baseUrl, USERS.designer),
-    alice: await login(env.baseUrl, USERS.alice),
-    bob: await login(env.baseUrl, USERS.bob),
-  };
-  today = (await publicSettings(env.baseUrl)).today;
 });
 
 after(async () => {

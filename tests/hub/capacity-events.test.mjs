@@ -8,17 +8,14 @@ import { after, before, describe, test } from "node:test";
 import {
   CapacityWatcher,
   TRANSPORTS,
-  USERS,
   addDays,
   availability,
   book,
   hubConnection,
-  login,
   move,
   numbers,
-  publicSettings,
   signalR,
-  startEnvironment,
+  signedInEnvironment,
   waitFor,
 } from "./lib/harness.mjs";
 
@@ -27,12 +24,7 @@ let tokens;
 let today;
 
 before(async () => {
-  env = await startEnvironment();
-  tokens = {
-    alice: await login(env.baseUrl, USERS.alice),
-    bob: await login(env.baseUrl, USERS.bob),
-  };
-  today = (await publicSettings(env.baseUrl)).today;
+  ({ env, tokens, today } = await signedInEnvironment());
 });
 
 after(async () => {

@@ -7,14 +7,11 @@ import { after, before, test } from "node:test";
 import {
   CapacityWatcher,
   TRANSPORTS,
-  USERS,
   addDays,
   availability,
   book,
-  login,
   numbers,
-  publicSettings,
-  startEnvironment,
+  signedInEnvironment,
   waitFor,
 } from "./lib/harness.mjs";
 
@@ -23,10 +20,7 @@ let tokens;
 let today;
 
 before(async () => {
-  env = await startEnvironment();
-  tokens = {};
-  for (const [who, email] of Object.entries(USERS)) tokens[who] = await login(env.baseUrl, email);
-  today = (await publicSettings(env.baseUrl)).today;
+  ({ env, tokens, today } = await signedInEnvironment());
 });
 
 after(async () => {

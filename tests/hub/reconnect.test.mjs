@@ -8,15 +8,12 @@ import { after, before, test } from "node:test";
 import {
   CapacityWatcher,
   TRANSPORTS,
-  USERS,
   addDays,
   availability,
   book,
-  login,
   numbers,
-  publicSettings,
   signalR,
-  startEnvironment,
+  signedInEnvironment,
   waitFor,
 } from "./lib/harness.mjs";
 
@@ -25,12 +22,7 @@ let tokens;
 let today;
 
 before(async () => {
-  env = await startEnvironment();
-  tokens = {
-    alice: await login(env.baseUrl, USERS.alice),
-    bob: await login(env.baseUrl, USERS.bob),
-  };
-  today = (await publicSettings(env.baseUrl)).today;
+  ({ env, tokens, today } = await signedInEnvironment());
 });
 
 after(async () => {

@@ -223,6 +223,15 @@ export async function startEnvironment() {
   return env;
 }
 
+/** A fresh environment with every demo user signed in, and today's date. */
+export async function signedInEnvironment() {
+  const env = await startEnvironment();
+  const tokens = {};
+  for (const [who, email] of Object.entries(USERS)) tokens[who] = await login(env.baseUrl, email);
+  const today = (await publicSettings(env.baseUrl)).today;
+  return { env, tokens, today };
+}
+
 // ---------------------------------------------------------------------------
 // REST
 // ---------------------------------------------------------------------------
