@@ -6,8 +6,9 @@
 //! 1. takes a transaction-scoped advisory lock, so versions are handed out in
 //!    commit order: a reader that sees version `v` also sees every committed
 //!    version below `v`, which makes "every change since `v`" complete;
-//! 2. stamps each touched date with `nextval('change_version_seq')` — the
-//!    durable change record is the date's row with its new version;
+//! 2. applies each touched date's change to `used` and stamps it with
+//!    `nextval('change_version_seq')` in the same statement — the durable
+//!    change record is the date's row with its new version;
 //! 3. queues a small `NOTIFY` on [`CHANNEL`], delivered to every listening
 //!    instance if and only if the transaction commits.
 //!
@@ -116,17 +117,24 @@ fn version_lock(conn: &mut Conn) -> QueryResult<()> {
         .map(|_| ())
 }
 
-/// Stamps each date (whose row exists) with a new version, in date order, and
-/// queues the NOTIFY. Call last in the transaction.
-pub(super) fn stamp_days(conn: &mut Conn, dates: &[Date], origin: u32) -> QueryResult<Vec<DayRow>> {
-    let mut sorted = dates.to_vec();
-    sorted.sort();
-    sorted.dedup();
+/// Adds each date's `used` delta (0 for none) and stamps the date with a new
+/// version — one statement per date, in date order, rows that exist and are
+/// locked — then queues the NOTIFY. Call last in the transaction.
+pub(super) fn stamp_days(
+    conn: &mut Conn,
+    changes: &[(Date, i32)],
+    origin: u32,
+) -> QueryResult<Vec<DayRow>> {
+    let mut sorted = changes.to_vec();
+    sorted.sort_by_key(|(date, _)| *date);
     version_lock(conn)?;
     let mut rows = Vec::with_capacity(sorted.len());
-    for date in sorted {
+    for (date, delta) in sorted {
         let row = diesel::update(days::table.find(date))
-            .set(days::version.eq(next_version()))
+            .set((
+                days::used.eq(days::used + delta),
+                days::version.eq(next_version()),
+            ))
             .returning(DayRow::as_returning())
             .get_result(conn)?;
         rows.push(row);

@@ -104,7 +104,7 @@ impl PgStore {
                     days::override_note.eq(&note),
                 ))
                 .execute(conn)?;
-            stamp_days(conn, &[date], self.origin)
+            stamp_days(conn, &[(date, 0)], self.origin)
         })
         .map_err(db_error)?
         .remove(0)

@@ -1,13 +1,15 @@
 //! [`RequestRepository`] on PostgreSQL: atomic booking, moving and status changes.
 //!
 //! Each method is one transaction at READ COMMITTED. Capacity is enforced by
-//! locking the date's row (`SELECT … FOR UPDATE`) before checking `used`
+//! locking the date's row (an upsert that locks it, as `SELECT … FOR UPDATE`
+//! would, in one statement) before checking `used`
 //! against the capacity and writing, so concurrent bookings for one date —
 //! from any number of server processes — queue on that row and exactly the
 //! free slots are taken. Locks are always taken request row first, then day
 //! rows in date order, so no two transactions can deadlock.
 
 use diesel::prelude::*;
+use diesel::upsert::excluded;
 use request_desk_domain::capacity::Capacity;
 use request_desk_domain::ports::{Booked, BookingError, RequestRepository};
 use request_desk_domain::request::{
@@ -36,37 +38,35 @@ fn domain<T>(r: Result<T, RepositoryError>) -> Tx<T> {
     r.map_err(|e| TxError::Domain(BookingError::Repository(e)))
 }
 
-/// Locks the days of `dates` (created if missing) in date order.
+/// Locks the days of `dates` in date order, creating missing ones, and
+/// returns them as they are now. One upsert per date: `ON CONFLICT DO UPDATE`
+/// locks the existing row (waiting for a concurrent booker, then seeing its
+/// committed `used`), like `SELECT … FOR UPDATE`, in one statement.
 fn lock_days(conn: &mut Conn, dates: &[Date]) -> Tx<Vec<DayRecord>> {
     let mut sorted = dates.to_vec();
     sorted.sort();
     sorted.dedup();
-    for d in &sorted {
-        ensure_day(conn, *d)?;
+    let mut locked = Vec::with_capacity(sorted.len());
+    for date in sorted {
+        let row = diesel::insert_into(days::table)
+            .values(days::date.eq(date))
+            .on_conflict(days::date)
+            .do_update()
+            .set(days::date.eq(excluded(days::date)))
+            .returning(DayRow::as_returning())
+            .get_result(conn)?;
+        locked.push(domain(row.into_record())?);
     }
-    let rows = days::table
-        .filter(days::date.eq_any(&sorted))
-        .order(days::date)
-        .for_update()
-        .select(DayRow::as_select())
-        .load(conn)?;
-    domain(rows.into_iter().map(DayRow::into_record).collect())
+    Ok(locked)
 }
 
-/// Adds `delta` to a locked day's `used` (versions are stamped at the end).
-fn adjust_used(conn: &mut Conn, date: Date, delta: i32) -> Tx<()> {
-    diesel::update(days::table.find(date))
-        .set(days::used.eq(days::used + delta))
-        .execute(conn)?;
-    Ok(())
-}
-
-/// Stamps the touched dates with new versions and queues the NOTIFY; last step of a transaction.
-fn stamp(conn: &mut Conn, dates: &[Date], origin: u32) -> Tx<Vec<DayRecord>> {
-    if dates.is_empty() {
+/// Applies the `used` changes, stamps the dates with new versions and queues
+/// the NOTIFY; the last step of a transaction.
+fn stamp(conn: &mut Conn, changes: &[(Date, i32)], origin: u32) -> Tx<Vec<DayRecord>> {
+    if changes.is_empty() {
         return Ok(Vec::new());
     }
-    let rows = stamp_days(conn, dates, origin)?;
+    let rows = stamp_days(conn, changes, origin)?;
     domain(rows.into_iter().map(DayRow::into_record).collect())
 }
 
@@ -115,10 +115,9 @@ impl RequestRepository for PgStore {
                 })
                 .returning(RequestRow::as_returning())
                 .get_result(conn)?;
-            adjust_used(conn, date, 1)?;
             Ok(Booked {
                 request: domain(row.into_request())?,
-                changed_days: stamp(conn, &[date], self.origin)?,
+                changed_days: stamp(conn, &[(date, 1)], self.origin)?,
             })
         }))
     }
@@ -186,16 +185,14 @@ impl RequestRepository for PgStore {
             let current = lock_request(conn, id, expected)?;
             let (old, new) = (current.due_date, fields.due_date);
             let mut touched = Vec::new();
-            if old != new {
+            if old != new && expected.holds_slot() {
+                let locked = lock_days(conn, &[old, new])?;
+                let target = *locked.iter().find(|d| d.date == new).expect("locked");
+                room_or_full(target, daily)?;
+                touched = vec![(old, -1), (new, 1)];
+            } else if old != new {
+                // No slot moves, but the due date must exist for the foreign key.
                 ensure_day(conn, new)?;
-                if expected.holds_slot() {
-                    let locked = lock_days(conn, &[old, new])?;
-                    let target = *locked.iter().find(|d| d.date == new).expect("locked");
-                    room_or_full(target, daily)?;
-                    adjust_used(conn, old, -1)?;
-                    adjust_used(conn, new, 1)?;
-                    touched = vec![old, new];
-                }
             }
             let row = diesel::update(requests::table.find(id.0))
                 .set((
@@ -235,8 +232,7 @@ impl RequestRepository for PgStore {
             if from.holds_slot() != to.holds_slot() {
                 let delta = if to.holds_slot() { 1 } else { -1 };
                 lock_days(conn, &[current.due_date])?;
-                adjust_used(conn, current.due_date, delta)?;
-                touched.push(current.due_date);
+                touched.push((current.due_date, delta));
             }
             Ok(Booked {
                 request: domain(row.into_request())?,
