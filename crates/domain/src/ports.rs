@@ -143,7 +143,9 @@ pub trait RequestRepository: Send + Sync + 'static {
 
 #[cfg_attr(feature = "mock", mockall::automock)]
 pub trait NotificationRepository: Send + Sync + 'static {
-    fn create(&self, notification: NewNotification) -> Result<Notification, RepositoryError>;
+    /// Stores a notification; returns it with the user's unread count, new one included.
+    fn create(&self, notification: NewNotification)
+        -> Result<(Notification, u64), RepositoryError>;
     /// One of the user's notifications; None when it is not theirs or does not exist.
     fn find(
         &self,

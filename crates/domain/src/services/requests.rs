@@ -292,13 +292,11 @@ impl RequestDesk {
             message,
             at: self.ports.clock.now(),
         });
-        if let Ok(notification) = stored {
+        if let Ok((notification, unread)) = stored {
             self.ports
                 .notifier
                 .notification_received(user, &notification);
-            if let Ok(unread) = self.ports.notifications.unread_count(user) {
-                self.ports.notifier.inbox_updated(user, unread);
-            }
+            self.ports.notifier.inbox_updated(user, unread);
         }
     }
 }
@@ -425,8 +423,7 @@ mod tests {
             .expect_create()
             .withf(move |n| n.user == user && n.kind == kind)
             .times(1)
-            .returning(|_| Ok(notification()));
-        m.notifications.expect_unread_count().returning(|_| Ok(1));
+            .returning(|_| Ok((notification(), 1)));
         m.notifier
             .expect_notification_received()
             .withf(move |u, _| *u == user)

@@ -28,31 +28,33 @@ fn announce_inbox(conn: &mut Conn, user: UserId, origin: u32) -> Result<(), Repo
 }
 
 impl NotificationRepository for PgStore {
-    fn create(&self, n: NewNotification) -> Result<Notification, RepositoryError> {
+    fn create(&self, n: NewNotification) -> Result<(Notification, u64), RepositoryError> {
         let mut conn = self.conn()?;
-        conn.transaction(|conn| {
-            let row = diesel::insert_into(notifications::table)
-                .values((
-                    notifications::user_id.eq(n.user.0),
-                    notifications::request_id.eq(n.request.0),
-                    notifications::kind.eq(n.kind.as_str()),
-                    notifications::message.eq(&n.message),
-                    notifications::created_at.eq(n.at),
-                ))
-                .returning(NotificationRow::as_returning())
-                .get_result(conn)?;
-            notify(
-                conn,
-                ChangeNotice::Notification {
-                    user_id: n.user.0,
-                    notification_id: row.id,
-                },
-                self.origin,
-            )?;
-            Ok::<_, diesel::result::Error>(row)
-        })
-        .map_err(db_error)?
-        .into_notification()
+        let (row, unread) = conn
+            .transaction(|conn| {
+                let row = diesel::insert_into(notifications::table)
+                    .values((
+                        notifications::user_id.eq(n.user.0),
+                        notifications::request_id.eq(n.request.0),
+                        notifications::kind.eq(n.kind.as_str()),
+                        notifications::message.eq(&n.message),
+                        notifications::created_at.eq(n.at),
+                    ))
+                    .returning(NotificationRow::as_returning())
+                    .get_result(conn)?;
+                notify(
+                    conn,
+                    ChangeNotice::Notification {
+                        user_id: n.user.0,
+                        notification_id: row.id,
+                    },
+                    self.origin,
+                )?;
+                let unread = unread(conn, n.user)?;
+                Ok::<_, diesel::result::Error>((row, unread))
+            })
+            .map_err(db_error)?;
+        Ok((row.into_notification()?, unread as u64))
     }
 
     fn find(
