@@ -82,17 +82,17 @@ async fn until_waiting_on_a_lock(app: &TestApp, n: i64) {
 }
 
 /// A connection listening on the change stream, as every instance does.
-struct StreamTap(PgConnection);
+pub struct StreamTap(PgConnection);
 
 impl StreamTap {
-    fn open(app: &TestApp) -> StreamTap {
+    pub fn open(app: &TestApp) -> StreamTap {
         let mut conn = PgConnection::establish(&app.db.url).unwrap();
         conn.batch_execute(&format!("LISTEN {CHANNEL}")).unwrap();
         StreamTap(conn)
     }
 
     /// Every change announced so far, in commit order.
-    fn changes(&mut self) -> Vec<Vec<LiveEvent>> {
+    pub fn changes(&mut self) -> Vec<Vec<LiveEvent>> {
         // A round trip brings in the notifications that arrived meanwhile.
         self.0.batch_execute("SELECT 1").unwrap();
         self.0
@@ -103,7 +103,7 @@ impl StreamTap {
 }
 
 /// The `Day`s announced for `date`, as JSON like the REST API's.
-fn announced_days(changes: &[Vec<LiveEvent>], date: &str) -> Vec<Value> {
+pub fn announced_days(changes: &[Vec<LiveEvent>], date: &str) -> Vec<Value> {
     changes
         .iter()
         .flatten()
@@ -113,6 +113,27 @@ fn announced_days(changes: &[Vec<LiveEvent>], date: &str) -> Vec<Value> {
         })
         .filter(|d| d["date"] == date)
         .collect()
+}
+
+/// `POST /api/requests` sent in the background (it will wait on a lock).
+fn book_in_background(
+    app: &TestApp,
+    token: &str,
+    date: &str,
+    title: &str,
+) -> actix_web::rt::task::JoinHandle<(StatusCode, Value)> {
+    let (client, base, token) = (app.client.clone(), app.base.clone(), token.to_owned());
+    let body = json!({"title": title, "dueDate": date});
+    actix_web::rt::spawn(async move {
+        let response = client
+            .post(format!("{base}/api/requests"))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        (response.status(), response.json::<Value>().await.unwrap())
+    })
 }
 
 /// Sets the daily capacity through `PUT /api/settings`, asserting it is not held up.
@@ -145,24 +166,7 @@ async fn a_booking_waiting_for_its_day_is_judged_by_a_capacity_lowered_meanwhile
         &app,
         format!("SELECT 1 FROM days WHERE date = '{date}' FOR UPDATE"),
     );
-    let booking = {
-        let (client, base, token, date) = (
-            app.client.clone(),
-            app.base.clone(),
-            alice.clone(),
-            date.clone(),
-        );
-        actix_web::rt::spawn(async move {
-            let response = client
-                .post(format!("{base}/api/requests"))
-                .bearer_auth(token)
-                .json(&json!({"title": "the sixth", "dueDate": date}))
-                .send()
-                .await
-                .unwrap();
-            (response.status(), response.json::<Value>().await.unwrap())
-        })
-    };
+    let booking = book_in_background(&app, &alice, &date, "the sixth");
     until_waiting_on_a_lock(&app, 1).await;
     // Meanwhile the admin lowers the capacity; that commits at once.
     set_capacity(&app, &admin, 5).await;
@@ -205,28 +209,11 @@ async fn a_booking_waiting_for_its_day_is_announced_with_a_capacity_raised_meanw
         &app,
         format!("SELECT 1 FROM days WHERE date = '{date}' FOR UPDATE"),
     );
-    let booking = {
-        let (client, base, token, date) = (
-            app.client.clone(),
-            app.base.clone(),
-            alice.clone(),
-            date.clone(),
-        );
-        actix_web::rt::spawn(async move {
-            client
-                .post(format!("{base}/api/requests"))
-                .bearer_auth(token)
-                .json(&json!({"title": "the fifth", "dueDate": date}))
-                .send()
-                .await
-                .unwrap()
-                .status()
-        })
-    };
+    let booking = book_in_background(&app, &alice, &date, "the fifth");
     until_waiting_on_a_lock(&app, 1).await;
     set_capacity(&app, &admin, 10).await;
     held.release();
-    assert_eq!(booking.await.unwrap(), StatusCode::CREATED);
+    assert_eq!(booking.await.unwrap().0, StatusCode::CREATED);
 
     // 5 of 10 is "available" under the settings in force at the commit; under
     // the superseded ones it would have read "5 of 5, full".

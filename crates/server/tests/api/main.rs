@@ -4,6 +4,7 @@ mod auth;
 mod availability;
 mod concurrency;
 mod helpers;
+mod holds;
 mod live;
 mod notifications;
 mod operations;
