@@ -17,6 +17,7 @@ import {
   availability,
   book,
   freePort,
+  localDb,
   hubConnection,
   login,
   numbers,
@@ -29,8 +30,6 @@ import {
 } from "./lib/harness.mjs";
 
 const execFileAsync = promisify(execFile);
-const repoRoot = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..", "..");
-const bin = process.env.REQUEST_DESK_BIN ?? path.join(repoRoot, "target", "debug", "request-desk");
 
 let env;
 let sibling;
@@ -166,10 +165,6 @@ test("kill -9 of one instance during a burst loses no committed booking and leav
 
 // ---------------------------------------------------------------------------
 
-async function localDb(dataDir, port, ...extra) {
-  const { stdout } = await execFileAsync(bin, ["local-db", "--data-dir", dataDir, "--port", String(port), ...extra], { env: { ...process.env, RUST_LOG: "warn" } });
-  return stdout.trim();
-}
 
 test("PostgreSQL restarting: 503s meanwhile, the hub stays up, then every instance's viewers get each change within a second", async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), "rd-outage-"));

@@ -20,6 +20,7 @@ import {
   addDays,
   availability,
   freePort,
+  localDb,
   login,
   numbers,
   publicSettings,
@@ -29,8 +30,6 @@ import {
 } from "./lib/harness.mjs";
 
 const execFileAsync = promisify(execFile);
-const repoRoot = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..", "..");
-const bin = process.env.REQUEST_DESK_BIN ?? path.join(repoRoot, "target", "debug", "request-desk");
 
 const SEED = Number(process.env.CHAOS_SEED ?? 20261201);
 const OPERATIONS = 240;
@@ -48,12 +47,6 @@ function generator(seed) {
   };
 }
 
-async function localDb(dataDir, port, ...extra) {
-  const { stdout } = await execFileAsync(bin, ["local-db", "--data-dir", dataDir, "--port", String(port), ...extra], {
-    env: { ...process.env, RUST_LOG: "warn" },
-  });
-  return stdout.trim();
-}
 
 async function call(baseUrl, method, pathname, token, body) {
   try {

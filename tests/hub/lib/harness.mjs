@@ -109,6 +109,14 @@ function serverBinary() {
  * Starts the real server on `port` against `databaseUrl` and resolves once
  * it printed its "listening on" line and `/health/ready` answers 200.
  */
+/** Starts (or, with "--stop", stops) a PostgreSQL cluster of a test's own in `dataDir`; its admin URL. */
+export async function localDb(dataDir, port, ...extra) {
+  const { stdout } = await execFileAsync(serverBinary(), ["local-db", "--data-dir", dataDir, "--port", String(port), ...extra], {
+    env: { ...process.env, RUST_LOG: "warn" },
+  });
+  return stdout.trim();
+}
+
 export async function startServer({ port, databaseUrl, jwtSecret }) {
   const child = spawn(serverBinary(), [], {
     env: {
