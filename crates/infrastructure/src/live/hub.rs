@@ -1,318 +1,184 @@
-//! The `/hubs/notifications` hub: Request Desk's [`HubApp`] over the engine.
+//! Request Desk's events on the hub: target names and wire payloads.
+//!
+//! The one place that knows how a [`LiveEvent`] looks to a SignalR client.
+//! Adding an event kind: one `LiveEvent` variant, one arm in
+//! [`HubDelivery::publish`], one handler in the client.
 
-use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, Instant};
 
-use futures_util::future::BoxFuture;
-use futures_util::FutureExt as _;
+use request_desk_domain::capacity::{ClosedReason, Day, DayStatus};
+use request_desk_domain::live::{LiveEvent, LiveEvents};
 use serde::Serialize;
-use serde_json::Value;
-use signalr_actix::{expect_arity, Audience, Caller, HubApp, MethodError, Principal};
-use time::Date;
+use time::{Date, OffsetDateTime};
 
-pub use signalr_actix::{HubConfig, MethodError as HubMethodError};
+use crate::hub::Hub;
 
-/// Where the hub lives (the contract's path).
-pub const HUB_PATH: &str = "/hubs/notifications";
-
-/// The signed-in user behind a connection, as the application's JWT check
-/// reports it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HubUser {
-    /// `sub` claim; [`Hub::send_to_user`] addresses connections by it.
-    pub user_id: i64,
-    /// `role` claim (`requester`, `designer`, `admin`).
-    pub role: String,
+/// The server → client targets of the contract.
+pub mod target {
+    pub const CAPACITY_UPDATED: &str = "CapacityUpdated";
+    pub const CAPACITY_SETTINGS_CHANGED: &str = "CapacitySettingsChanged";
+    pub const NOTIFICATION_RECEIVED: &str = "NotificationReceived";
+    pub const INBOX_UPDATED: &str = "InboxUpdated";
 }
 
-/// What the hub needs from the application (implemented in crates/server).
-pub trait HubBackend: Send + Sync + 'static {
-    /// Validates a JWT (from `Authorization: Bearer` or the `access_token`
-    /// query parameter). `None` → the request is answered 401.
-    fn authenticate(&self, token: &str) -> Option<HubUser>;
-
-    /// Like [`authenticate`](Self::authenticate), plus when the token
-    /// expires: the hub then closes the connection with
-    /// `Close {error, allowReconnect: true}`. The default knows no expiry.
-    fn authenticate_until(&self, token: &str) -> Option<(HubUser, Option<SystemTime>)> {
-        self.authenticate(token).map(|user| (user, None))
-    }
-
-    /// `GetCapacityChangesSince(version)`: returns the same JSON body as
-    /// `GET /api/availability/changes?since=version`.
-    ///
-    /// # Errors
-    ///
-    /// [`HubMethodError`]; its text reaches the client.
-    fn capacity_changes_since(
-        &self,
-        version: i64,
-    ) -> BoxFuture<'static, Result<Value, HubMethodError>>;
+/// `CapacityUpdated`'s argument.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CapacityUpdated<'a> {
+    #[serde(with = "request_desk_domain::serde_formats::date")]
+    pub date: Date,
+    #[serde(with = "request_desk_domain::serde_formats::timestamp")]
+    pub timestamp: OffsetDateTime,
+    pub version: i64,
+    pub capacity: u32,
+    pub used: u32,
+    pub held: u32,
+    pub remaining: u32,
+    pub percent: u32,
+    pub status: DayStatus,
+    pub reason: Option<ClosedReason>,
+    pub note: Option<&'a str>,
 }
 
-/// The inclusive range of dates a connection wants `CapacityUpdated` for,
-/// as Julian day numbers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DateWindow {
-    from: i32,
-    to: i32,
-}
-
-impl DateWindow {
-    /// Every date (the default, and `WatchAllDates`).
-    pub const ALL: DateWindow = DateWindow {
-        from: i32::MIN,
-        to: i32::MAX,
-    };
-
-    /// `[from, to]`; `None` when `from > to`.
-    pub fn between(from: Date, to: Date) -> Option<DateWindow> {
-        (from <= to).then(|| DateWindow {
-            from: from.to_julian_day(),
-            to: to.to_julian_day(),
-        })
-    }
-
-    /// Whether `date` lies in the window.
-    pub fn contains(self, date: Date) -> bool {
-        let day = date.to_julian_day();
-        self.from <= day && day <= self.to
-    }
-
-    fn pack(self) -> u64 {
-        (u64::from(self.from as u32) << 32) | u64::from(self.to as u32)
-    }
-
-    fn unpack(packed: u64) -> DateWindow {
-        DateWindow {
-            from: (packed >> 32) as u32 as i32,
-            to: packed as u32 as i32,
+impl<'a> CapacityUpdated<'a> {
+    pub fn new(day: &'a Day, timestamp: OffsetDateTime) -> Self {
+        CapacityUpdated {
+            date: day.date,
+            timestamp,
+            version: day.version,
+            capacity: day.capacity,
+            used: day.used,
+            held: day.held,
+            remaining: day.remaining,
+            percent: day.percent,
+            status: day.status,
+            reason: day.reason,
+            note: day.note.as_deref(),
         }
     }
 }
 
-/// A connection's watched window: one packed `AtomicU64`, so the broadcast
-/// path reads it with a single load and never sees half of an update.
-#[derive(Debug)]
-pub struct Watch(AtomicU64);
-
-impl Default for Watch {
-    fn default() -> Watch {
-        Watch(AtomicU64::new(DateWindow::ALL.pack()))
-    }
+/// `CapacitySettingsChanged`'s argument.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CapacitySettingsChanged {
+    #[serde(with = "request_desk_domain::serde_formats::timestamp")]
+    pub timestamp: OffsetDateTime,
+    pub version: i64,
 }
 
-impl Watch {
-    /// The current window.
-    pub fn window(&self) -> DateWindow {
-        DateWindow::unpack(self.0.load(Ordering::Acquire))
-    }
-
-    fn set(&self, window: DateWindow) {
-        self.0.store(window.pack(), Ordering::Release);
-    }
+/// `InboxUpdated`'s argument.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InboxUpdated {
+    pub unread_count: u64,
 }
 
-/// Request Desk's hub methods, parsed from an invocation.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Method {
-    /// `GetCapacityChangesSince(version)`.
-    GetCapacityChangesSince(i64),
-    /// `WatchDates(from, to)`.
-    WatchDates(DateWindow),
-    /// `WatchAllDates()`.
-    WatchAllDates,
+/// Observes each fan-out (the server's metrics).
+pub trait FanoutObserver: Send + Sync + 'static {
+    fn fanned_out(&self, target: &'static str, took: Duration);
 }
 
-impl Method {
-    /// Parses an invocation; names are matched case-insensitively.
-    ///
-    /// # Errors
-    ///
-    /// Unknown method, wrong argument count, types or values.
-    pub fn parse(target: &str, arguments: &[Value]) -> Result<Method, MethodError> {
-        if target.eq_ignore_ascii_case("GetCapacityChangesSince") {
-            expect_arity("GetCapacityChangesSince", arguments, 1)?;
-            let version = arguments[0].as_i64().ok_or_else(|| {
-                MethodError::BadArguments(format!(
-                    "GetCapacityChangesSince expects an integer version, got {}.",
-                    arguments[0]
-                ))
-            })?;
-            Ok(Method::GetCapacityChangesSince(version))
-        } else if target.eq_ignore_ascii_case("WatchDates") {
-            expect_arity("WatchDates", arguments, 2)?;
-            let from = parse_date(&arguments[0], "from")?;
-            let to = parse_date(&arguments[1], "to")?;
-            DateWindow::between(from, to)
-                .map(Method::WatchDates)
-                .ok_or_else(|| {
-                    MethodError::BadArguments(format!(
-                        "WatchDates expects from <= to, got {from} > {to}."
-                    ))
-                })
-        } else if target.eq_ignore_ascii_case("WatchAllDates") {
-            expect_arity("WatchAllDates", arguments, 0)?;
-            Ok(Method::WatchAllDates)
-        } else {
-            Err(MethodError::Unknown(target.to_owned()))
-        }
-    }
-}
-
-fn parse_date(value: &Value, name: &str) -> Result<Date, MethodError> {
-    let format = time::macros::format_description!("[year]-[month]-[day]");
-    value
-        .as_str()
-        .and_then(|s| Date::parse(s, &format).ok())
-        .ok_or_else(|| {
-            MethodError::BadArguments(format!(
-                "WatchDates expects '{name}' as a \"YYYY-MM-DD\" date, got {value}."
-            ))
-        })
-}
-
-/// The engine's application: Request Desk's hub.
-pub struct RequestDeskHub {
-    backend: Arc<dyn HubBackend>,
-}
-
-impl fmt::Debug for RequestDeskHub {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RequestDeskHub").finish_non_exhaustive()
-    }
-}
-
-impl HubApp for RequestDeskHub {
-    type State = Watch;
-    type Method = Method;
-
-    fn authenticate(&self, token: &str) -> Option<Principal> {
-        let (user, expires_at) = self.backend.authenticate_until(token)?;
-        Some(Principal {
-            user: user.user_id.to_string(),
-            expires_at,
-        })
-    }
-
-    fn parse(&self, target: &str, arguments: Vec<Value>) -> Result<Method, MethodError> {
-        Method::parse(target, &arguments)
-    }
-
-    fn call(
-        &self,
-        caller: &Caller<'_, Watch>,
-        method: Method,
-    ) -> BoxFuture<'static, Result<Value, MethodError>> {
-        match method {
-            Method::GetCapacityChangesSince(version) => {
-                self.backend.capacity_changes_since(version)
-            }
-            Method::WatchDates(window) => {
-                caller.state.set(window);
-                async { Ok(Value::Null) }.boxed()
-            }
-            Method::WatchAllDates => {
-                caller.state.set(DateWindow::ALL);
-                async { Ok(Value::Null) }.boxed()
-            }
-        }
-    }
-}
-
-/// Handle to the hub; cheap to clone.
+/// Delivers live events to this instance's hub connections.
 #[derive(Clone)]
-pub struct Hub {
-    engine: signalr_actix::Hub<RequestDeskHub>,
+pub struct HubDelivery {
+    hub: Hub,
+    observer: Arc<dyn FanoutObserver>,
 }
 
-impl fmt::Debug for Hub {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.engine.fmt(f)
+impl std::fmt::Debug for HubDelivery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HubDelivery").finish_non_exhaustive()
     }
 }
 
-impl Hub {
-    /// Creates the hub at [`HUB_PATH`] (whatever `config.path` says).
-    pub fn new(backend: Arc<dyn HubBackend>, config: HubConfig) -> Hub {
-        let config = HubConfig {
-            path: HUB_PATH.to_owned(),
-            ..config
-        };
-        Hub {
-            engine: signalr_actix::Hub::new(RequestDeskHub { backend }, config),
+impl HubDelivery {
+    pub fn new(hub: Hub, observer: Arc<dyn FanoutObserver>) -> Self {
+        HubDelivery { hub, observer }
+    }
+
+    fn timed(&self, target: &'static str, send: impl FnOnce(&Hub)) {
+        let started = Instant::now();
+        send(&self.hub);
+        self.observer.fanned_out(target, started.elapsed());
+    }
+}
+
+impl LiveEvents for HubDelivery {
+    fn publish(&self, events: &[LiveEvent]) {
+        for event in events {
+            match event {
+                LiveEvent::DayChanged { day, at } => self.timed(target::CAPACITY_UPDATED, |hub| {
+                    hub.broadcast_capacity_updated(day.date, &CapacityUpdated::new(day, *at))
+                }),
+                LiveEvent::SettingsChanged { version, at } => {
+                    self.timed(target::CAPACITY_SETTINGS_CHANGED, |hub| {
+                        hub.broadcast(
+                            target::CAPACITY_SETTINGS_CHANGED,
+                            &CapacitySettingsChanged {
+                                timestamp: *at,
+                                version: *version,
+                            },
+                        )
+                    })
+                }
+                LiveEvent::NotificationReceived {
+                    user,
+                    notification,
+                    unread_count,
+                } => {
+                    self.hub
+                        .send_to_user(user.0, target::NOTIFICATION_RECEIVED, notification);
+                    self.hub.send_to_user(
+                        user.0,
+                        target::INBOX_UPDATED,
+                        &InboxUpdated {
+                            unread_count: *unread_count,
+                        },
+                    );
+                }
+                LiveEvent::InboxUpdated { user, unread_count } => self.hub.send_to_user(
+                    user.0,
+                    target::INBOX_UPDATED,
+                    &InboxUpdated {
+                        unread_count: *unread_count,
+                    },
+                ),
+            }
         }
-    }
-
-    /// The engine underneath, for what this façade does not wrap.
-    pub fn engine(&self) -> &signalr_actix::Hub<RequestDeskHub> {
-        &self.engine
-    }
-
-    /// Registers the hub's routes. Use as `app.configure(|c| hub.configure(c))`.
-    pub fn configure(&self, cfg: &mut actix_web::web::ServiceConfig) {
-        self.engine.configure(cfg);
-    }
-
-    /// `CapacityUpdated` for `date`: serialized once, queued for every
-    /// connection whose `WatchDates` window includes `date`.
-    pub fn broadcast_capacity_updated(&self, date: Date, payload: &impl Serialize) {
-        let out = self.engine.send(
-            "CapacityUpdated",
-            payload,
-            Audience::Where(&|w: &Watch| w.window().contains(date)),
-        );
-        tracing::trace!(%date, delivered = out.delivered, evicted = out.evicted, "CapacityUpdated fanned out");
-    }
-
-    /// Any other event, to every connection (e.g. `CapacitySettingsChanged`).
-    pub fn broadcast(&self, target: &str, payload: &impl Serialize) {
-        let out = self.engine.send(target, payload, Audience::All);
-        tracing::trace!(
-            target,
-            delivered = out.delivered,
-            evicted = out.evicted,
-            "event fanned out"
-        );
-    }
-
-    /// An event to every connection of one user (`NotificationReceived`,
-    /// `InboxUpdated`).
-    pub fn send_to_user(&self, user_id: i64, target: &str, payload: &impl Serialize) {
-        let user = user_id.to_string();
-        let out = self.engine.send(target, payload, Audience::User(&user));
-        tracing::trace!(
-            target,
-            user_id,
-            delivered = out.delivered,
-            "event sent to user"
-        );
-    }
-
-    /// Closes every hub connection of a user (disabled, or signed out) with
-    /// `Close {error, allowReconnect: true}`; returns how many.
-    pub fn close_user(&self, user_id: i64, reason: &str) -> usize {
-        self.engine.close_user(&user_id.to_string(), reason)
-    }
-
-    /// Open connections per transport.
-    pub fn open_connections(&self) -> Vec<(&'static str, usize)> {
-        self.engine.open_connections()
-    }
-
-    /// Server shutdown: `Close {allowReconnect: true}` to every connection;
-    /// new ones are refused with 503.
-    pub fn shutdown(&self) {
-        self.engine.shutdown();
-    }
-
-    /// Waits for every connection task after [`shutdown`](Self::shutdown).
-    pub async fn closed(&self) {
-        self.engine.closed().await;
     }
 }
 
 #[cfg(test)]
-mod tests;
+mod tests {
+    use super::*;
+    use request_desk_domain::capacity::DayRecord;
+    use request_desk_domain::settings::{BookingCalendar, CapacitySettings};
+    use time::macros::{date, datetime};
+
+    #[test]
+    fn capacity_updated_carries_every_field_of_the_contract() {
+        let at = datetime!(2026-05-11 10:00:00.25 UTC);
+        let record = DayRecord {
+            used: 3,
+            held: 1,
+            note: Some("Half day".into()),
+            version: 41,
+            ..DayRecord::untouched(date!(2026 - 05 - 12))
+        };
+        let day = Day::from_record(
+            &record,
+            &BookingCalendar::at(&CapacitySettings::default(), at),
+        );
+        let json = serde_json::to_value(CapacityUpdated::new(&day, at)).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "date": "2026-05-12", "timestamp": "2026-05-11T10:00:00.250Z", "version": 41,
+                "capacity": 10, "used": 3, "held": 1, "remaining": 6, "percent": 40,
+                "status": "available", "reason": null, "note": "Half day"
+            })
+        );
+    }
+}

@@ -1,18 +1,48 @@
-//! Request Desk's live updates over the SignalR engine (`signalr-actix`):
-//! who may connect, the hub methods, and which connections an event reaches.
+//! Live updates: from a committed change to every viewer of every instance.
 //!
-//! The engine knows nothing of Request Desk; [`hub`] is the whole of what is
-//! application-specific about the hub at `/hubs/notifications`:
+//! ```text
+//!  repository tx ── NOTIFY (events with final numbers) ──► COMMIT
+//!                                                           │ PostgreSQL, commit order
+//!  each instance: listener ──► relay (watermark, catch-up) ──► HubDelivery ──► hub ──► viewers
+//! ```
 //!
-//! * [`HubBackend`] — what the hub asks of the application (token check,
-//!   `GetCapacityChangesSince`);
-//! * the hub methods as a typed enum (`GetCapacityChangesSince`,
-//!   `WatchDates`, `WatchAllDates`), parsed once per invocation;
-//! * the per-connection watched date window and the predicate
-//!   `CapacityUpdated` is published with;
-//! * [`Hub`] — the handle the server wires and the domain's ports publish
-//!   through (`broadcast_capacity_updated`, `broadcast`, `send_to_user`).
+//! * [`listener`] — the dedicated `LISTEN` connection, reconnecting fast.
+//! * [`relay`] — the watermark and catch-up logic, a plain state machine.
+//! * [`hub`] — how each [`LiveEvent`](request_desk_domain::live::LiveEvent)
+//!   becomes a SignalR invocation (targets and payloads).
+//! * [`endpoint`] — the hub at `/hubs/notifications` over the
+//!   application-agnostic `signalr-actix` engine: who may connect
+//!   ([`HubBackend`]), the hub methods as a typed enum
+//!   (`GetCapacityChangesSince`, `WatchDates`, `WatchAllDates`), the
+//!   per-connection watched date window, and the [`Hub`] handle
+//!   (`broadcast_capacity_updated`, `broadcast`, `send_to_user`,
+//!   `close_user`). Also reachable as `crate::hub`.
 
+pub mod endpoint;
 pub mod hub;
+pub mod listener;
+pub mod relay;
 
-pub use hub::{Hub, HubBackend, HubConfig, HubMethodError, HubUser};
+use std::sync::Arc;
+
+use request_desk_domain::live::LiveEvents;
+use request_desk_domain::ports::Clock;
+
+pub use endpoint::{Hub, HubBackend, HubConfig, HubMethodError, HubUser};
+pub use listener::{spawn_listener, ListenerConfig, StreamEvent};
+pub use relay::{Feed, Relay};
+
+/// Starts this instance's delivery path on the current Tokio runtime:
+/// listen on `database_url` and deliver every committed change after
+/// `watermark` to `sink`.
+pub fn spawn_delivery(
+    database_url: String,
+    config: ListenerConfig,
+    feed: Arc<dyn Feed>,
+    sink: Arc<dyn LiveEvents>,
+    clock: Arc<dyn Clock>,
+    watermark: i64,
+) {
+    let stream = spawn_listener(database_url, config);
+    tokio::spawn(relay::run(stream, feed, sink, clock, Relay::new(watermark)));
+}

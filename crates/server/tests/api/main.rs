@@ -4,6 +4,7 @@ mod auth;
 mod availability;
 mod concurrency;
 mod helpers;
+mod live;
 mod notifications;
 mod operations;
 mod requests;
