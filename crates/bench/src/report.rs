@@ -135,7 +135,9 @@ impl Report {
                     opt(d.server_cpu_us_per_message, 2)
                 )
             }),
-            met: d10.and_then(|d| d.server_cpu_ms_per_broadcast).map(|ms| ms <= 75.0),
+            met: d10
+                .and_then(|d| d.server_cpu_ms_per_broadcast)
+                .map(|ms| ms <= 75.0),
         });
         t.push(Target {
             target: "connect p99 < 200 ms at 10,000 connections (no SYN retransmits)".into(),
@@ -145,7 +147,9 @@ impl Report {
                     l.open.connect_latency.p99_ms, l.open.per_second
                 )
             }),
-            met: ten_k.map(|l| l.open.connect_latency.p99_ms < 200.0 && l.open.connected == l.connections),
+            met: ten_k.map(|l| {
+                l.open.connect_latency.p99_ms < 200.0 && l.open.connected == l.connections
+            }),
         });
         t.push(Target {
             target: "≤ 6 KiB server memory per idle WebSocket at 10,000 connections".into(),
