@@ -270,6 +270,12 @@ pub struct DeliveryResult {
     pub server_requests_per_second: f64,
     pub server_requests_per_booking: f64,
     pub cpu: CpuUse,
+    /// Server CPU ms per probe: one booking and the broadcast it causes to
+    /// every connection (the booking's own share is the contention table's
+    /// CPU per booking, about a millisecond).
+    pub server_cpu_ms_per_broadcast: Option<f64>,
+    /// Server CPU µs per message received by a connection.
+    pub server_cpu_us_per_message: Option<f64>,
     pub server_closes: u64,
     pub refetch_errors: u64,
 }
@@ -370,6 +376,14 @@ pub async fn delivery(
         server_requests,
         server_requests_per_second: server_requests / cpu.wall_seconds,
         server_requests_per_booking: server_requests / done.max(1) as f64,
+        server_cpu_ms_per_broadcast: cpu
+            .server_cpu_seconds
+            .filter(|_| done > 0)
+            .map(|s| s * 1000.0 / done as f64),
+        server_cpu_us_per_message: cpu
+            .server_cpu_seconds
+            .filter(|_| received > 0)
+            .map(|s| s * 1e6 / received as f64),
         cpu,
         server_closes: swarm.server_closes() - closes0,
         refetch_errors: swarm.refetch_errors() - refetch0,

@@ -126,6 +126,43 @@ impl Report {
                         .is_some_and(|d| d.received == d.expected && d.expected > 0)
             }),
         });
+        t.push(Target {
+            target: "server CPU per broadcast ≤ 75 ms at 10,000 connections".into(),
+            measured: d10.map_or("–".into(), |d| {
+                format!(
+                    "{} ms per broadcast, {} µs per delivered message",
+                    opt(d.server_cpu_ms_per_broadcast, 1),
+                    opt(d.server_cpu_us_per_message, 2)
+                )
+            }),
+            met: d10
+                .and_then(|d| d.server_cpu_ms_per_broadcast)
+                .map(|ms| ms <= 75.0),
+        });
+        t.push(Target {
+            target: "connect p99 < 200 ms at 10,000 connections (no SYN retransmits)".into(),
+            measured: ten_k.map_or("–".into(), |l| {
+                format!(
+                    "p99 {:.1} ms, {:.0} connections/s",
+                    l.open.connect_latency.p99_ms, l.open.per_second
+                )
+            }),
+            met: ten_k.map(|l| {
+                l.open.connect_latency.p99_ms < 200.0 && l.open.connected == l.connections
+            }),
+        });
+        t.push(Target {
+            target: "≤ 6 KiB server memory per idle WebSocket at 10,000 connections".into(),
+            measured: ten_k.map_or("–".into(), |l| {
+                format!(
+                    "{} KiB",
+                    opt(l.server_bytes_per_connection.map(|b| b / 1024.0), 1)
+                )
+            }),
+            met: ten_k
+                .and_then(|l| l.server_bytes_per_connection)
+                .map(|b| b <= 6.0 * 1024.0),
+        });
         // Memory: the largest level gives the least noisy figure.
         let biggest = self
             .levels
@@ -232,22 +269,24 @@ impl Report {
                 s,
                 "Delivery latency: from the moment the booking's HTTP response arrives to the moment each connection \
                  receives the matching `CapacityUpdated` (events that beat the response count as 0 ms). CPU columns \
-                 cover the timed bookings; *rest of the machine* is everything else (PostgreSQL, and any other work \
+                 cover the timed bookings; *server CPU per broadcast* is the server's CPU time over the probes divided \
+                 by their number (each is one booking plus its `CapacityUpdated` to every connection), *per delivered \
+                 message* the same time divided by the events the connections received; *rest of the machine* is everything else (PostgreSQL, and any other work \
                  on the machine, which skews the latencies).\n"
             );
             let _ = writeln!(
                 s,
-                "| connections | connected | connect rate /s | connect p99 ms | server RSS before → after MiB | server KiB / conn | bench KiB / conn | bookings | received | p50 ms | p95 ms | p99 ms | max ms | fan-out mean ms | server CPU (cores) | bench CPU (cores) | rest of the machine (cores) |"
+                "| connections | connected | connect rate /s | connect p99 ms | server RSS before → after MiB | server KiB / conn | bench KiB / conn | bookings | received | p50 ms | p95 ms | p99 ms | max ms | fan-out mean ms | server CPU (cores) | server CPU ms / broadcast | server CPU µs / delivered message | bench CPU (cores) | rest of the machine (cores) |"
             );
             let _ = writeln!(
                 s,
-                "|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+                "|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
             );
             for l in self.levels.iter().filter(|l| l.skipped.is_none()) {
                 let d = l.delivery.as_ref();
                 let _ = writeln!(
                     s,
-                    "| {} | {} | {:.0} | {:.1} | {} → {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                    "| {} | {} | {:.0} | {:.1} | {} → {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
                     count(l.connections),
                     count(l.open.connected),
                     l.open.per_second,
@@ -264,6 +303,8 @@ impl Report {
                     d.map_or("–".into(), |d| format!("{:.2}", d.latency.max_ms)),
                     opt(d.and_then(|d| d.server_fanout_mean_ms), 2),
                     opt(d.and_then(|d| d.cpu.server_cores), 2),
+                    opt(d.and_then(|d| d.server_cpu_ms_per_broadcast), 1),
+                    opt(d.and_then(|d| d.server_cpu_us_per_message), 2),
                     opt(d.map(|d| d.cpu.bench_cores), 2),
                     opt(
                         d.and_then(|d| d

@@ -3,7 +3,7 @@
 //! This is the only place that knows which implementation stands behind each
 //! domain port.
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
@@ -29,6 +29,48 @@ use crate::{routes, seed, web_client};
 
 /// Largest request body accepted (64 KiB); larger answers 413.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Listen backlog: connections the kernel queues before `accept`. The std
+/// listener's 128 made SYNs retransmit (1 s stalls) when thousands of hub
+/// clients connect at once; `LISTEN_BACKLOG` overrides it (the kernel caps it
+/// at `net.core.somaxconn`).
+pub const DEFAULT_LISTEN_BACKLOG: i32 = 4096;
+
+/// Binds `addr` with `SO_REUSEADDR` and a listen backlog of `backlog`.
+///
+/// # Errors
+///
+/// An unresolvable address, or the socket calls failing.
+pub fn bind_listener(addr: &str, backlog: i32) -> std::io::Result<TcpListener> {
+    let addr = addr.to_socket_addrs()?.next().ok_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "the address resolves to nothing",
+        )
+    })?;
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::STREAM,
+        Some(socket2::Protocol::TCP),
+    )?;
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(backlog)?;
+    Ok(socket.into())
+}
+
+/// The listen backlog: `LISTEN_BACKLOG` if set to a positive number, else
+/// [`DEFAULT_LISTEN_BACKLOG`].
+fn listen_backlog() -> anyhow::Result<i32> {
+    match std::env::var("LISTEN_BACKLOG") {
+        Err(_) => Ok(DEFAULT_LISTEN_BACKLOG),
+        Ok(v) => v
+            .parse::<i32>()
+            .ok()
+            .filter(|n| *n > 0)
+            .with_context(|| format!("LISTEN_BACKLOG must be a positive integer, got {v:?}")),
+    }
+}
 
 /// Open connections one actix worker accepts (hub clients stay connected).
 pub const MAX_CONNECTIONS_PER_WORKER: usize = 100_000;
@@ -150,7 +192,7 @@ impl Application {
 
         spawn_hold_sweeper(desk.clone());
 
-        let listener = TcpListener::bind(&settings.bind_addr)
+        let listener = bind_listener(&settings.bind_addr, listen_backlog()?)
             .with_context(|| format!("binding {}", settings.bind_addr))?;
         let addr = listener.local_addr()?;
         let server_hub = hub.clone();
@@ -253,4 +295,23 @@ async fn shutdown_signal() {
     }
     #[cfg(not(unix))]
     let _ = ctrl_c.await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_listener_binds_and_accepts() {
+        let listener = bind_listener("127.0.0.1:0", DEFAULT_LISTEN_BACKLOG).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let _client = std::net::TcpStream::connect(addr).unwrap();
+        let (_, peer) = listener.accept().unwrap();
+        assert_eq!(peer.ip(), addr.ip());
+    }
+
+    #[test]
+    fn an_unresolvable_address_is_an_error() {
+        assert!(bind_listener("not an address", 16).is_err());
+    }
 }

@@ -18,6 +18,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 
 import * as signalR from "@microsoft/signalr";
+import { MessagePackHubProtocol } from "@microsoft/signalr-protocol-msgpack";
 
 export { signalR };
 
@@ -320,13 +321,73 @@ export function resign(token, secret, changes = {}) {
 // SignalR
 // ---------------------------------------------------------------------------
 
-/** A hub connection with the suite's options; not started. */
-export function hubConnection(env, token, transport, { reconnect = true } = {}) {
+/**
+ * A hub connection with the suite's options; not started. `messagePack`
+ * uses the official MessagePack protocol; `stateful` builds it
+ * `withStatefulReconnect()`; `url` overrides the hub URL (e.g. through a
+ * {@link tcpProxy}).
+ */
+export function hubConnection(
+  env,
+  token,
+  transport,
+  { reconnect = true, messagePack = false, stateful = false, url = env.hubUrl() } = {},
+) {
   let builder = new signalR.HubConnectionBuilder()
-    .withUrl(env.hubUrl(), { transport, accessTokenFactory: () => token })
-    .configureLogging(process.env.TEST_LOG ? signalR.LogLevel.Information : signalR.LogLevel.None);
+    .withUrl(url, { transport, accessTokenFactory: () => token })
+    .configureLogging(process.env.TEST_LOG ? signalR.LogLevel.Debug : signalR.LogLevel.None);
   if (reconnect) builder = builder.withAutomaticReconnect(RECONNECT_DELAYS);
+  if (messagePack) builder = builder.withHubProtocol(new MessagePackHubProtocol());
+  if (stateful) builder = builder.withStatefulReconnect();
   return builder.build();
+}
+
+/**
+ * A TCP proxy on a free port in front of `targetPort`. `cut(ms)` kills
+ * every proxied TCP connection at once (both sides, as a network failure
+ * would, without a WebSocket close frame) and, for `ms`, holds new
+ * connections unanswered, as a partition would; then they go through.
+ */
+export async function tcpProxy(targetPort) {
+  const sockets = new Set();
+  let cutUntil = 0;
+  let accepted = 0;
+  const pipe = (client) => {
+    const upstream = net.connect(targetPort, "127.0.0.1");
+    sockets.add(upstream);
+    client.pipe(upstream).pipe(client);
+    const drop = () => {
+      client.destroy();
+      upstream.destroy();
+      sockets.delete(client);
+      sockets.delete(upstream);
+    };
+    client.on("error", drop).on("close", drop);
+    upstream.on("error", drop).on("close", drop);
+    client.resume();
+  };
+  const server = net.createServer({ pauseOnConnect: true }, (client) => {
+    accepted += 1;
+    sockets.add(client);
+    const wait = cutUntil - Date.now();
+    if (wait > 0) setTimeout(() => pipe(client), wait);
+    else pipe(client);
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    port: server.address().port,
+    /** TCP connections accepted so far. */
+    accepted: () => accepted,
+    cut(ms) {
+      cutUntil = Date.now() + ms;
+      for (const socket of sockets) socket.destroy();
+      sockets.clear();
+    },
+    close() {
+      for (const socket of sockets) socket.destroy();
+      return new Promise((resolve) => server.close(resolve));
+    },
+  };
 }
 
 /**

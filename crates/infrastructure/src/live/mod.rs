@@ -10,7 +10,15 @@
 //! * [`relay`] — the watermark and catch-up logic, a plain state machine.
 //! * [`hub`] — how each [`LiveEvent`](request_desk_domain::live::LiveEvent)
 //!   becomes a SignalR invocation (targets and payloads).
+//! * [`endpoint`] — the hub at `/hubs/notifications` over the
+//!   application-agnostic `signalr-actix` engine: who may connect
+//!   ([`HubBackend`]), the hub methods as a typed enum
+//!   (`GetCapacityChangesSince`, `WatchDates`, `WatchAllDates`), the
+//!   per-connection watched date window, and the [`Hub`] handle
+//!   (`broadcast_capacity_updated`, `broadcast`, `send_to_user`,
+//!   `close_user`). Also reachable as `crate::hub`.
 
+pub mod endpoint;
 pub mod hub;
 pub mod listener;
 pub mod relay;
@@ -20,6 +28,7 @@ use std::sync::Arc;
 use request_desk_domain::live::LiveEvents;
 use request_desk_domain::ports::Clock;
 
+pub use endpoint::{Hub, HubBackend, HubConfig, HubMethodError, HubUser};
 pub use listener::{spawn_listener, ListenerConfig, StreamEvent};
 pub use relay::{Feed, Relay};
 

@@ -1,49 +1,32 @@
 //! The hub's HTTP surface driven through actix-web's test service: negotiate,
-//! authentication, Long Polling and Server-Sent Events end to end, as the
-//! official client uses them. (WebSockets need a real socket; the Node suite
-//! in `tests/hub/` covers them with the official client.)
+//! authentication, caps, rate limits, Long Polling (JSON and MessagePack) and
+//! Server-Sent Events end to end, as the official client uses them.
+//! (WebSockets need a real socket; the Node suite in Request Desk's
+//! `tests/hub/` covers them with the official client.)
 
 use std::pin::Pin;
-use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::body::MessageBody;
 use actix_web::http::{header, StatusCode};
 use actix_web::{test, App};
 use bytes::Bytes;
-use futures_util::future::BoxFuture;
-use futures_util::FutureExt as _;
 use serde_json::{json, Value};
-use time::macros::date;
 
-use super::{Hub, HubBackend, HubConfig, HubMethodError, HubUser};
+use crate::testing::{Tag, TestApp};
+use crate::{Audience, Hub, HubConfig, RateLimit};
 
-/// Accepts `token-<user id>`; everything else is forged.
-struct FakeBackend;
-
-impl HubBackend for FakeBackend {
-    fn authenticate(&self, token: &str) -> Option<HubUser> {
-        let user_id = token.strip_prefix("token-")?.parse().ok()?;
-        Some(HubUser {
-            user_id,
-            role: "requester".into(),
-        })
-    }
-
-    fn capacity_changes_since(
-        &self,
-        version: i64,
-    ) -> BoxFuture<'static, Result<Value, HubMethodError>> {
-        async move { Ok(json!({"version": version + 2, "resync": false, "days": []})) }.boxed()
-    }
+fn hub() -> Hub<TestApp> {
+    hub_with(HubConfig::default())
 }
 
-fn hub() -> Hub {
+fn hub_with(config: HubConfig) -> Hub<TestApp> {
     Hub::new(
-        Arc::new(FakeBackend),
+        TestApp,
         HubConfig {
+            path: "/hubs/notifications".into(),
             long_poll_timeout: Duration::from_millis(300),
-            ..HubConfig::default()
+            ..config
         },
     )
 }
@@ -99,6 +82,9 @@ async fn negotiate_without_or_with_a_forged_token_is_401() {
             .uri("/hubs/notifications/negotiate?negotiateVersion=1")
             .insert_header((header::AUTHORIZATION, "Bearer forged")),
         test::TestRequest::post()
+            .uri("/hubs/notifications/negotiate?negotiateVersion=1")
+            .insert_header((header::AUTHORIZATION, "Bearer token-1-expired")),
+        test::TestRequest::post()
             .uri("/hubs/notifications/negotiate?negotiateVersion=1&access_token=forged"),
     ] {
         let res = test::call_service(&app, req.to_request()).await;
@@ -131,6 +117,27 @@ async fn negotiate_v1_hands_out_a_secret_token_and_v0_only_an_id() {
         .map(|t| t["transport"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["WebSockets", "ServerSentEvents", "LongPolling"]);
+
+    // Binary is offered where it is served; stateful reconnect only when asked for.
+    assert_eq!(
+        v1["availableTransports"][0]["transferFormats"],
+        json!(["Text", "Binary"])
+    );
+    assert_eq!(
+        v1["availableTransports"][1]["transferFormats"],
+        json!(["Text"])
+    );
+    assert_eq!(
+        v1["availableTransports"][2]["transferFormats"],
+        json!(["Text", "Binary"])
+    );
+    assert!(v1.get("useStatefulReconnect").is_none());
+    let req = test::TestRequest::post()
+        .uri("/hubs/notifications/negotiate?negotiateVersion=1&useStatefulReconnect=true")
+        .insert_header(bearer(1))
+        .to_request();
+    let stateful = json_body(test::call_service(&app, req).await).await;
+    assert_eq!(stateful["useStatefulReconnect"], true);
 
     // The access_token parameter works as well as the header.
     let req = test::TestRequest::post()
@@ -201,7 +208,7 @@ async fn unknown_ids_are_404_and_other_users_connections_403() {
 }
 
 #[actix_web::test]
-async fn long_polling_round_trip_with_watch_dates() {
+async fn long_polling_round_trip_with_a_state_filter() {
     let hub = hub();
     let app = app!(hub);
     let id = negotiate!(&app, 1);
@@ -214,7 +221,7 @@ async fn long_polling_round_trip_with_watch_dates() {
 
     // Handshake and an invoke in one POST body.
     let body = format!(
-        "{HANDSHAKE}{{\"type\":1,\"invocationId\":\"0\",\"target\":\"WatchDates\",\"arguments\":[\"2026-05-01\",\"2026-05-31\"]}}{RS}"
+        "{HANDSHAKE}{{\"type\":1,\"invocationId\":\"0\",\"target\":\"Tag\",\"arguments\":[5]}}{RS}"
     );
     let res = test::call_service(&app, post_request(&id, 1, &body).to_request()).await;
     assert_eq!(res.status(), StatusCode::OK);
@@ -228,12 +235,21 @@ async fn long_polling_round_trip_with_watch_dates() {
         ]
     );
 
-    // Outside the window: nothing (the poll times out empty); inside: delivered.
-    hub.broadcast_capacity_updated(date!(2026 - 06 - 01), &json!({"date": "2026-06-01"}));
+    // Not matching the predicate: nothing (the poll times out empty); matching: delivered.
+    let tagged = |n: i64| move |t: &Tag| t.0.load(std::sync::atomic::Ordering::Relaxed) == n;
+    hub.send(
+        "CapacityUpdated",
+        &json!({"date": "2026-06-01"}),
+        Audience::Where(&tagged(4)),
+    );
     let res = test::call_service(&app, poll_request(&id, 1).to_request()).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert!(test::read_body(res).await.is_empty());
-    hub.broadcast_capacity_updated(date!(2026 - 05 - 02), &json!({"date": "2026-05-02"}));
+    hub.send(
+        "CapacityUpdated",
+        &json!({"date": "2026-05-02"}),
+        Audience::Where(&tagged(5)),
+    );
     let res = test::call_service(&app, poll_request(&id, 1).to_request()).await;
     let got = records(&test::read_body(res).await);
     assert_eq!(
@@ -243,8 +259,8 @@ async fn long_polling_round_trip_with_watch_dates() {
         ]
     );
 
-    // A method call through the backend.
-    let body = format!("{{\"type\":1,\"invocationId\":\"1\",\"target\":\"GetCapacityChangesSince\",\"arguments\":[5]}}{RS}");
+    // A method with a result.
+    let body = format!("{{\"type\":1,\"invocationId\":\"1\",\"target\":\"Echo\",\"arguments\":[{{\"version\":7}}]}}{RS}");
     test::call_service(&app, post_request(&id, 1, &body).to_request()).await;
     let res = test::call_service(&app, poll_request(&id, 1).to_request()).await;
     let got = records(&test::read_body(res).await);
@@ -253,11 +269,12 @@ async fn long_polling_round_trip_with_watch_dates() {
 
 #[actix_web::test]
 async fn a_newer_poll_ends_the_waiting_one_with_204_and_delete_ends_the_connection() {
+    let hub = hub_with(HubConfig::default());
     let hub = Hub::new(
-        Arc::new(FakeBackend),
+        TestApp,
         HubConfig {
             long_poll_timeout: Duration::from_secs(5),
-            ..HubConfig::default()
+            ..hub.config().clone()
         },
     );
     let app = app!(hub);
@@ -274,7 +291,11 @@ async fn a_newer_poll_ends_the_waiting_one_with_204_and_delete_ends_the_connecti
         let b = test::call_service(&app, poll_request(&id, 1).to_request());
         let send = async {
             tokio::time::sleep(Duration::from_millis(50)).await;
-            hub.send_to_user(1, "InboxUpdated", &json!({"unreadCount": 2}));
+            hub.send(
+                "InboxUpdated",
+                &json!({"unreadCount": 2}),
+                Audience::User("1"),
+            );
         };
         tokio::join!(b, send).0
     };
@@ -311,7 +332,7 @@ async fn an_oversized_post_closes_the_connection_with_an_error() {
     test::call_service(&app, post_request(&id, 1, HANDSHAKE).to_request()).await;
     test::call_service(&app, poll_request(&id, 1).to_request()).await;
     let big = format!(
-        "{{\"type\":1,\"target\":\"WatchAllDates\",\"arguments\":[\"{}\"]}}{RS}",
+        "{{\"type\":1,\"target\":\"Echo\",\"arguments\":[\"{}\"]}}{RS}",
         "x".repeat(40 * 1024)
     );
     let res = test::call_service(&app, post_request(&id, 1, &big).to_request()).await;
@@ -365,7 +386,11 @@ async fn server_sent_events_stream_records_and_end_with_close_on_shutdown() {
         "data: {}\u{1e}\r\n\r\n"
     );
 
-    hub.broadcast("CapacitySettingsChanged", &json!({"version": 4}));
+    hub.send(
+        "CapacitySettingsChanged",
+        &json!({"version": 4}),
+        Audience::All,
+    );
     assert_eq!(
         next_chunk(&mut body).await.unwrap(),
         "data: {\"type\":1,\"target\":\"CapacitySettingsChanged\",\"arguments\":[{\"version\":4}]}\u{1e}\r\n\r\n"
@@ -418,9 +443,9 @@ async fn a_bad_handshake_over_sse_gets_an_error_and_the_stream_ends() {
     )
     .await;
     let event = next_chunk(&mut body).await.unwrap();
-    assert!(std::str::from_utf8(&event)
-        .unwrap()
-        .starts_with("data: {\"error\":\"The protocol 'messagepack' is not supported.\"}"));
+    assert!(std::str::from_utf8(&event).unwrap().starts_with(
+        "data: {\"error\":\"Cannot use the 'messagepack' protocol on the current transport."
+    ));
     assert!(next_chunk(&mut body).await.is_none());
 }
 
@@ -443,5 +468,146 @@ async fn a_plain_get_without_id_is_400_and_a_websocket_attempt_needs_a_token() {
     assert_eq!(
         test::call_service(&app, req).await.status(),
         StatusCode::UNAUTHORIZED
+    );
+}
+
+fn msgpack(v: &Value) -> Vec<u8> {
+    let mut body = Vec::new();
+    crate::protocol::msgpack::write_value(&mut body, v);
+    let mut out = Vec::new();
+    crate::protocol::msgpack::write_varint(&mut out, body.len());
+    out.extend_from_slice(&body);
+    out
+}
+
+/// Splits a binary poll body into its MessagePack messages.
+fn messages(mut body: &[u8]) -> Vec<Value> {
+    let mut out = Vec::new();
+    while !body.is_empty() {
+        let (len, prefix) = crate::protocol::msgpack::read_varint(body)
+            .unwrap()
+            .unwrap();
+        out.push(crate::protocol::msgpack::decode_value(&body[prefix..prefix + len]).unwrap());
+        body = &body[prefix + len..];
+    }
+    out
+}
+
+#[actix_web::test]
+async fn long_polling_carries_messagepack_as_binary_bodies() {
+    let hub = hub();
+    let app = app!(hub);
+    let id = negotiate!(&app, 1);
+    test::call_service(&app, poll_request(&id, 1).to_request()).await;
+    let mut body = b"{\"protocol\":\"messagepack\",\"version\":1}\x1e".to_vec();
+    body.extend(msgpack(&json!([
+        1,
+        {},
+        "0",
+        "Echo",
+        [[1, "two", 3.5, null]],
+        []
+    ])));
+    let req = test::TestRequest::post()
+        .uri(&format!("/hubs/notifications?id={id}"))
+        .insert_header(bearer(1))
+        .insert_header((header::CONTENT_TYPE, "application/octet-stream"))
+        .set_payload(body)
+        .to_request();
+    assert_eq!(test::call_service(&app, req).await.status(), StatusCode::OK);
+    let res = test::call_service(&app, poll_request(&id, 1).to_request()).await;
+    let bytes = test::read_body(res).await;
+    // The handshake reply is JSON; what follows is MessagePack.
+    assert!(bytes.starts_with(b"{}\x1e"));
+    assert_eq!(
+        messages(&bytes[3..]),
+        vec![json!([3, {}, "0", 3, [1, "two", 3.5, null]])]
+    );
+
+    hub.send("InboxUpdated", &json!({"unreadCount": 2}), Audience::All);
+    let res = test::call_service(&app, poll_request(&id, 1).to_request()).await;
+    assert_eq!(
+        res.headers().get(header::CONTENT_TYPE).unwrap(),
+        "application/octet-stream"
+    );
+    assert_eq!(
+        messages(&test::read_body(res).await),
+        vec![json!([1, {}, null, "InboxUpdated", [{"unreadCount": 2}]])]
+    );
+}
+
+#[actix_web::test]
+async fn past_the_caps_negotiate_answers_429_per_user_and_503_per_instance() {
+    let hub = hub_with(HubConfig {
+        max_connections: Some(3),
+        max_connections_per_user: Some(2),
+        ..HubConfig::default()
+    });
+    let app = app!(hub);
+    let negotiate = |user: i64| {
+        test::TestRequest::post()
+            .uri("/hubs/notifications/negotiate?negotiateVersion=1")
+            .insert_header(bearer(user))
+            .to_request()
+    };
+    let first = negotiate!(&app, 1);
+    negotiate!(&app, 1);
+    let res = test::call_service(&app, negotiate(1)).await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(res.headers().get(header::RETRY_AFTER).is_some());
+    assert_eq!(json_body(res).await["error"], "rate_limited");
+    negotiate!(&app, 2);
+    let res = test::call_service(&app, negotiate(3)).await;
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body = json_body(res).await;
+    assert_eq!(body["error"], "service_unavailable");
+    assert!(body["message"].is_string());
+
+    // A connection that ends gives its permits back.
+    test::call_service(&app, poll_request(&first, 1).to_request()).await;
+    let req = test::TestRequest::delete()
+        .uri(&format!("/hubs/notifications?id={first}"))
+        .insert_header(bearer(1))
+        .to_request();
+    assert_eq!(
+        test::call_service(&app, req).await.status(),
+        StatusCode::ACCEPTED
+    );
+    assert_eq!(
+        test::call_service(&app, negotiate(1)).await.status(),
+        StatusCode::OK
+    );
+}
+
+#[actix_web::test]
+async fn negotiates_are_rate_limited_per_client_address() {
+    let hub = hub_with(HubConfig {
+        negotiate_rate_limit: Some(RateLimit {
+            burst: 2,
+            per_second: 0.5,
+        }),
+        ..HubConfig::default()
+    });
+    let app = app!(hub);
+    let from = |ip: &str| {
+        test::TestRequest::post()
+            .uri("/hubs/notifications/negotiate?negotiateVersion=1")
+            .insert_header(bearer(1))
+            .peer_addr(format!("{ip}:5000").parse().unwrap())
+            .to_request()
+    };
+    for _ in 0..2 {
+        assert_eq!(
+            test::call_service(&app, from("10.0.0.1")).await.status(),
+            StatusCode::OK
+        );
+    }
+    let res = test::call_service(&app, from("10.0.0.1")).await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(res.headers().get(header::RETRY_AFTER).unwrap(), "2");
+    assert_eq!(json_body(res).await["error"], "rate_limited");
+    assert_eq!(
+        test::call_service(&app, from("10.0.0.2")).await.status(),
+        StatusCode::OK
     );
 }

@@ -1,6 +1,7 @@
 //! The Long Polling transport: each `GET ?id=…` borrows the connection's
 //! queue, waits for the first record (up to `long_poll_timeout`), then
-//! answers with everything queued by then, in order.
+//! answers with everything queued by then, in order, in the connection's
+//! protocol (MessagePack bodies are binary).
 //!
 //! Rules from the ASP.NET Core server that the official client relies on:
 //!
@@ -22,22 +23,24 @@ use actix_web::HttpResponse;
 use bytes::{Bytes, BytesMut};
 use tokio_util::sync::CancellationToken;
 
-use super::http::error_response;
-use super::registry::{BindError, Connection, Outbound, Transport};
-use super::Hub;
+use crate::app::HubApp;
+use crate::connection::{BindError, Connection, Outbound, Transport};
+use crate::http::error_response;
+use crate::protocol::Protocol;
+use crate::Hub;
 
 /// Counts a poll as in flight for its lifetime, even when the client
 /// aborts it (the handler future is then dropped).
-struct InFlight<'a>(&'a Connection);
+struct InFlight<'a, S>(&'a Connection<S>);
 
-impl<'a> InFlight<'a> {
-    fn enter(conn: &'a Connection) -> InFlight<'a> {
+impl<'a, S> InFlight<'a, S> {
+    fn enter(conn: &'a Connection<S>) -> InFlight<'a, S> {
         conn.polls.active.fetch_add(1, Ordering::AcqRel);
         InFlight(conn)
     }
 }
 
-impl Drop for InFlight<'_> {
+impl<S> Drop for InFlight<'_, S> {
     fn drop(&mut self) {
         self.0.touch();
         self.0.polls.active.fetch_sub(1, Ordering::AcqRel);
@@ -48,19 +51,21 @@ fn no_content() -> HttpResponse {
     HttpResponse::NoContent().finish()
 }
 
-fn data(body: Bytes) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/plain; charset=utf-8")
-        .body(body)
+fn data(body: Bytes, protocol: Option<Protocol>) -> HttpResponse {
+    let content_type = match protocol {
+        Some(Protocol::MessagePack) => "application/octet-stream",
+        _ => "text/plain; charset=utf-8",
+    };
+    HttpResponse::Ok().content_type(content_type).body(body)
 }
 
 /// Handles one poll.
-pub(crate) async fn poll(hub: &Hub, conn: Arc<Connection>) -> HttpResponse {
+pub(crate) async fn poll<A: HubApp>(hub: &Hub<A>, conn: Arc<Connection<A::State>>) -> HttpResponse {
     conn.touch();
     match conn.bind(Transport::LongPolling) {
         Ok(()) => {
-            tracing::debug!(connection_id = %conn.id, user_id = conn.user.user_id, transport = "long_polling", "hub connection opened");
-            return data(Bytes::new());
+            tracing::debug!(connection_id = %conn.id(), user = %conn.user(), transport = "long_polling", "hub connection opened");
+            return data(Bytes::new(), None);
         }
         Err(BindError::AlreadyBound) => {}
         Err(BindError::OtherTransport(_)) => {
@@ -85,36 +90,39 @@ pub(crate) async fn poll(hub: &Hub, conn: Arc<Connection>) -> HttpResponse {
     {
         older.cancel();
     }
-    let mut queue = tokio::select! {
+    let mut rx = tokio::select! {
         biased;
         () = mine.cancelled() => return no_content(),
         queue = conn.rx.lock() => queue,
     };
-    let Some(rx) = queue.as_mut() else {
-        return no_content();
-    };
+    let protocol = conn.protocol();
     let first = tokio::select! {
         biased;
         () = mine.cancelled() => return no_content(),
         () = conn.ended.cancelled() => {
             return match conn.take_urgent_farewell() {
-                Some(farewell) => data(farewell.bytes()),
+                Some(farewell) => data(farewell.encoded(conn.protocol().unwrap_or(Protocol::Json)), conn.protocol()),
                 None => no_content(),
             };
         }
         next = rx.recv() => next,
-        () = tokio::time::sleep(hub.inner().config().long_poll_timeout) => return data(Bytes::new()),
+        () = tokio::time::sleep(hub.config().long_poll_timeout) => return data(Bytes::new(), protocol),
     };
 
-    // Everything queued by now goes into this response.
+    // Everything queued by now goes into this response. The handshake reply
+    // (JSON for every protocol) is what sets the protocol, so it is read per
+    // message.
     let mut chunks: Vec<Bytes> = Vec::new();
     let mut finished = false;
     let mut next = first;
     loop {
         match next {
-            Some(Outbound::Record(frame)) => chunks.push(frame.bytes()),
+            Some(Outbound::Record(frame)) => {
+                chunks.push(frame.encoded(conn.protocol().unwrap_or(Protocol::Json)));
+            }
             Some(Outbound::Close(farewell)) => {
-                chunks.extend(farewell.map(|f| f.bytes()));
+                chunks
+                    .extend(farewell.map(|f| f.encoded(conn.protocol().unwrap_or(Protocol::Json))));
                 finished = true;
                 break;
             }
@@ -128,12 +136,12 @@ pub(crate) async fn poll(hub: &Hub, conn: Arc<Connection>) -> HttpResponse {
             Err(_) => break,
         }
     }
-    drop(queue);
+    drop(rx);
     if finished {
         // The entry lingers (ended) so a late poll gets 204; the sweeper or
         // the client's DELETE removes it.
-        conn.finish();
-        tracing::debug!(connection_id = %conn.id, user_id = conn.user.user_id, transport = "long_polling", "hub connection closed");
+        conn.abort();
+        tracing::debug!(connection_id = %conn.id(), user = %conn.user(), transport = "long_polling", "hub connection closed");
     }
     let body = match chunks.len() {
         0 => Bytes::new(),
@@ -146,5 +154,5 @@ pub(crate) async fn poll(hub: &Hub, conn: Arc<Connection>) -> HttpResponse {
             body.freeze()
         }
     };
-    data(body)
+    data(body, conn.protocol())
 }

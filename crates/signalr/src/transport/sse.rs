@@ -1,7 +1,7 @@
 //! The Server-Sent Events transport: a streaming `text/event-stream`
 //! response whose body is the connection's queue, one record per event
 //! (`data: <record>\r\n\r\n`). Client → server messages arrive by HTTP POST
-//! (see `http.rs`).
+//! (see `http.rs`). Text only: a MessagePack handshake is refused.
 //!
 //! The response body stream is the connection's single writer. When the
 //! client goes away actix drops the stream; a guard inside it then ends the
@@ -15,11 +15,12 @@ use actix_web::http::StatusCode;
 use actix_web::HttpResponse;
 use bytes::Bytes;
 use futures_util::StreamExt as _;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, OwnedMutexGuard};
 
-use super::http::error_response;
-use super::registry::{BindError, Connection, Outbound, Transport};
-use super::Hub;
+use crate::app::HubApp;
+use crate::connection::{BindError, Connection, Outbound, Transport};
+use crate::http::error_response;
+use crate::Hub;
 
 /// Sent first so the client's `onopen` fires at once (some EventSource
 /// implementations wait for the first bytes); a comment line, ignored.
@@ -27,29 +28,30 @@ const PREAMBLE: &[u8] = b":\r\n";
 
 /// Ends the connection when the response stream is dropped, whatever the
 /// reason (finished, client gone, server stopping).
-struct Attached {
-    hub: Hub,
-    conn: Arc<Connection>,
+struct Attached<A: HubApp> {
+    hub: Hub<A>,
+    conn: Arc<Connection<A::State>>,
 }
 
-impl Drop for Attached {
+impl<A: HubApp> Drop for Attached<A> {
     fn drop(&mut self) {
-        self.conn.finish();
-        self.hub.inner().registry().remove(&self.conn);
-        tracing::debug!(connection_id = %self.conn.id, user_id = self.conn.user.user_id, transport = "server_sent_events", "hub connection closed");
+        self.conn.abort();
+        self.hub.inner.registry.remove(&self.conn);
+        tracing::debug!(connection_id = %self.conn.id(), user = %self.conn.user(), transport = "server_sent_events", "hub connection closed");
     }
 }
 
 /// State of the event stream between two events.
-struct EventStream {
-    attached: Attached,
-    rx: mpsc::Receiver<Outbound>,
+struct EventStream<A: HubApp> {
+    attached: Attached<A>,
+    /// The queue, held for the stream's life (the stream is its one reader).
+    rx: OwnedMutexGuard<mpsc::Receiver<Outbound>>,
     /// The farewell has been emitted; the next poll ends the stream.
     done: bool,
 }
 
 /// Attaches the SSE transport and returns the streaming response.
-pub(crate) fn start(hub: &Hub, conn: Arc<Connection>) -> HttpResponse {
+pub(crate) fn start<A: HubApp>(hub: &Hub<A>, conn: Arc<Connection<A::State>>) -> HttpResponse {
     if conn.is_ended() {
         return error_response(
             StatusCode::NOT_FOUND,
@@ -74,16 +76,16 @@ pub(crate) fn start(hub: &Hub, conn: Arc<Connection>) -> HttpResponse {
             )
         }
     }
-    let Some(rx) = conn.rx.try_lock().ok().and_then(|mut rx| rx.take()) else {
+    let Ok(rx) = Arc::clone(&conn.rx).try_lock_owned() else {
         conn.abort();
-        hub.inner().registry().remove(&conn);
+        hub.inner.registry.remove(&conn);
         return error_response(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",
             "The connection could not be started.",
         );
     };
-    tracing::debug!(connection_id = %conn.id, user_id = conn.user.user_id, transport = "server_sent_events", "hub connection opened");
+    tracing::debug!(connection_id = %conn.id(), user = %conn.user(), transport = "server_sent_events", "hub connection opened");
     let state = EventStream {
         attached: Attached {
             hub: hub.clone(),
@@ -106,7 +108,9 @@ pub(crate) fn start(hub: &Hub, conn: Arc<Connection>) -> HttpResponse {
 }
 
 /// The next event: a queued record, or the farewell, or the end.
-async fn next_event(mut state: EventStream) -> Option<(Result<Bytes, Infallible>, EventStream)> {
+async fn next_event<A: HubApp>(
+    mut state: EventStream<A>,
+) -> Option<(Result<Bytes, Infallible>, EventStream<A>)> {
     if state.done {
         return None;
     }
