@@ -198,6 +198,11 @@ impl Relay {
                 notification_id,
             } => self.notification(user_id, notification_id).await,
             ChangeNotice::Inbox { user_id } => self.inbox(user_id).await,
+            // A user's role or disabled flag changed (issue 11). To wire with the
+            // hub engine: drop the user from `Tokens::users` (UserDirectory::forget)
+            // and close their hub connections when disabled. Until then other
+            // instances pick the change up within the directory's TTL.
+            ChangeNotice::User { .. } => Ok(()),
         }
     }
 

@@ -66,6 +66,9 @@ pub enum ChangeNotice {
     Notification { user_id: i64, notification_id: i64 },
     /// A user's unread count changed (read, read-all).
     Inbox { user_id: i64 },
+    /// An admin changed a user's role or disabled/enabled them: drop what is
+    /// cached about the user, and close their hub connections if disabled.
+    User { user_id: i64 },
 }
 
 impl ChangeNotice {
@@ -78,6 +81,7 @@ impl ChangeNotice {
                 notification_id,
             } => format!("n:{user_id}:{notification_id}"),
             ChangeNotice::Inbox { user_id } => format!("i:{user_id}"),
+            ChangeNotice::User { user_id } => format!("u:{user_id}"),
         }
     }
 
@@ -94,6 +98,7 @@ impl ChangeNotice {
                 notification_id: b,
             },
             ("i", None) => ChangeNotice::Inbox { user_id: a },
+            ("u", None) => ChangeNotice::User { user_id: a },
             _ => return None,
         };
         parts.next().is_none().then_some(notice)
@@ -170,10 +175,13 @@ mod tests {
                 notification_id: 9,
             },
             ChangeNotice::Inbox { user_id: 3 },
+            ChangeNotice::User { user_id: 4 },
         ] {
             assert_eq!(ChangeNotice::decode(&n.encode()), Some(n));
         }
-        for bad in ["", "d", "d:x", "x:1", "n:1", "d:1:2", "i:1:2:3"] {
+        for bad in [
+            "", "d", "d:x", "x:1", "n:1", "d:1:2", "i:1:2:3", "u:1:2", "u:x",
+        ] {
             assert_eq!(ChangeNotice::decode(bad), None, "{bad}");
         }
     }

@@ -3,9 +3,10 @@
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error};
 use request_desk_domain::ports::{CreateUserError, UserRepository};
-use request_desk_domain::user::{Email, NewUser, User, UserCredentials};
+use request_desk_domain::user::{Email, NewUser, User, UserChanges, UserCredentials};
 use request_desk_domain::{RepositoryError, UserId};
 
+use super::changes::{notify, ChangeNotice};
 use super::errors::db_error;
 use super::rows::{NewUserRow, UserRow};
 use super::schema::users;
@@ -70,5 +71,36 @@ impl UserRepository for PgStore {
             .into_iter()
             .map(UserRow::into_user)
             .collect()
+    }
+
+    fn update(&self, id: UserId, changes: UserChanges) -> Result<Option<User>, RepositoryError> {
+        let mut conn = self.conn()?;
+        let origin = self.origin;
+        conn.transaction(|conn| {
+            let found: Option<UserRow> = users::table
+                .find(id.0)
+                .for_update()
+                .select(UserRow::as_select())
+                .first(conn)
+                .optional()?;
+            let Some(mut row) = found else {
+                return Ok(None);
+            };
+            if let Some(role) = changes.role {
+                row.role = role.as_str().to_owned();
+            }
+            if let Some(disabled) = changes.disabled {
+                row.disabled = disabled;
+            }
+            let row = diesel::update(users::table.find(id.0))
+                .set((users::role.eq(&row.role), users::disabled.eq(row.disabled)))
+                .returning(UserRow::as_returning())
+                .get_result(conn)?;
+            notify(conn, ChangeNotice::User { user_id: id.0 }, origin)?;
+            Ok(Some(row))
+        })
+        .map_err(db_error)?
+        .map(UserRow::into_user)
+        .transpose()
     }
 }
