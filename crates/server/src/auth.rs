@@ -226,6 +226,35 @@ impl UserDirectory {
     }
 }
 
+/// A live-event sink that first drops changed users from the directory
+/// (every instance receives `UserChanged` from the change stream, so a role
+/// change or a disabled account applies on every instance within the
+/// stream's latency, the cache TTL being only the bound when the stream is
+/// away), then hands every event on.
+pub struct ForgetChangedUsers<S> {
+    pub users: Arc<UserDirectory>,
+    pub inner: S,
+}
+
+impl<S> std::fmt::Debug for ForgetChangedUsers<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ForgetChangedUsers").finish_non_exhaustive()
+    }
+}
+
+impl<S: request_desk_domain::live::LiveEvents> request_desk_domain::live::LiveEvents
+    for ForgetChangedUsers<S>
+{
+    fn publish(&self, events: &[request_desk_domain::live::LiveEvent]) {
+        for event in events {
+            if let request_desk_domain::live::LiveEvent::UserChanged { user, .. } = event {
+                self.users.forget(*user);
+            }
+        }
+        self.inner.publish(events);
+    }
+}
+
 /// Why a token does not sign anyone in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refused {

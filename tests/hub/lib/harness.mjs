@@ -352,7 +352,9 @@ export class CapacityWatcher {
     });
     this.connection.onreconnected(async () => {
       this.reconnects += 1;
-      await this.catchUp();
+      // Kept, so that stop() lets a catch-up in flight finish instead of cancelling it.
+      this.pendingCatchUp = this.catchUp();
+      await this.pendingCatchUp;
     });
   }
 
@@ -388,6 +390,7 @@ export class CapacityWatcher {
   }
 
   async stop() {
+    await this.pendingCatchUp;
     await this.connection.stop();
   }
 }
@@ -395,6 +398,6 @@ export class CapacityWatcher {
 /** The fields of a Day the watcher and the database must agree on. */
 export function numbers(day) {
   if (!day) return day;
-  const { date, capacity, used, remaining, percent, status } = day;
-  return { date, capacity, used, remaining, percent, status };
+  const { date, capacity, used, held, remaining, percent, status, reason, note } = day;
+  return { date, capacity, used, held, remaining, percent, status, reason, note };
 }

@@ -6,8 +6,10 @@ use request_desk_domain::ports::{CreateUserError, UserRepository};
 use request_desk_domain::user::{Email, NewUser, User, UserChanges, UserCredentials};
 use request_desk_domain::{RepositoryError, UserId};
 
-use super::changes::{notify, ChangeNotice};
-use super::errors::db_error;
+use request_desk_domain::live::LiveEvent;
+
+use super::changes::announce;
+use super::errors::{db_error, TxError};
 use super::rows::{NewUserRow, UserRow};
 use super::schema::users;
 use super::PgStore;
@@ -75,7 +77,6 @@ impl UserRepository for PgStore {
 
     fn update(&self, id: UserId, changes: UserChanges) -> Result<Option<User>, RepositoryError> {
         let mut conn = self.conn()?;
-        let origin = self.origin;
         conn.transaction(|conn| {
             let found: Option<UserRow> = users::table
                 .find(id.0)
@@ -92,14 +93,21 @@ impl UserRepository for PgStore {
             if let Some(disabled) = changes.disabled {
                 row.disabled = disabled;
             }
-            let row = diesel::update(users::table.find(id.0))
+            let row: UserRow = diesel::update(users::table.find(id.0))
                 .set((users::role.eq(&row.role), users::disabled.eq(row.disabled)))
                 .returning(UserRow::as_returning())
                 .get_result(conn)?;
-            notify(conn, ChangeNotice::User { user_id: id.0 }, origin)?;
-            Ok(Some(row))
+            // Every instance (this one too) learns of it from the change stream.
+            announce::<RepositoryError>(
+                conn,
+                &[LiveEvent::UserChanged {
+                    user: id,
+                    disabled: row.disabled,
+                }],
+            )?;
+            Ok::<_, TxError<RepositoryError>>(Some(row))
         })
-        .map_err(db_error)?
+        .map_err(TxError::into_error)?
         .map(UserRow::into_user)
         .transpose()
     }

@@ -321,11 +321,16 @@ async fn a_user_change_is_announced_to_every_instance_in_its_transaction() {
     })
     .await
     .unwrap();
-    let expected = format!("u:{alice_id}@");
-    assert!(
-        payloads.iter().any(|p| p.starts_with(&expected)),
-        "{payloads:?}"
-    );
+    let announced = payloads.iter().any(|p| {
+        serde_json::from_str::<Value>(p).is_ok_and(|events| {
+            events.as_array().is_some_and(|events| {
+                events.iter().any(|e| {
+                    e["kind"] == "userChanged" && e["user"] == alice_id && e["disabled"] == true
+                })
+            })
+        })
+    });
+    assert!(announced, "{payloads:?}");
 }
 
 // ---- 3. rate limits ----------------------------------------------------------

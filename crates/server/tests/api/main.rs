@@ -5,6 +5,7 @@ mod availability;
 mod concurrency;
 mod hardening;
 mod helpers;
+mod live;
 mod notifications;
 mod operations;
 mod requests;
