@@ -333,6 +333,36 @@ async fn a_user_change_is_announced_to_every_instance_in_its_transaction() {
     assert!(announced, "{payloads:?}");
 }
 
+#[actix_web::test]
+async fn another_instance_refuses_a_disabled_users_token_as_soon_as_the_change_arrives() {
+    let long_cache = |s: &mut request_desk_server::ServerSettings| {
+        s.limits.user_cache_ttl = Duration::from_secs(600)
+    };
+    let a = TestApp::spawn_configured(long_cache).await;
+    let mut settings = crate::helpers::settings(&a.db);
+    long_cache(&mut settings);
+    settings.seed_demo = false;
+    let b = TestApp::spawn_with(a.db.clone(), settings).await;
+    let admin = a.login("admin@example.com").await;
+    let alice = a.login("alice@example.com").await;
+    // B has looked alice up, and would trust that for ten minutes.
+    assert_eq!(b.get("/api/auth/me", &alice).await.0, StatusCode::OK);
+    let alice_id = user_id(&a, &admin, "alice@example.com").await;
+    patch_user(&a, &admin, alice_id, json!({"disabled": true})).await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let status = b.get("/api/auth/me", &alice).await.0;
+        if status == StatusCode::UNAUTHORIZED {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "instance B still answers {status}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 // ---- 3. rate limits ----------------------------------------------------------
 
 #[actix_web::test]
