@@ -48,6 +48,8 @@ enum Cmd {
     Delivery(Opts),
     /// Event mode versus the old refetch-on-every-change design.
     Stampede(Opts),
+    /// A storm of concurrent logins while `GET /api/availability` is sampled.
+    Logins(Opts),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -134,6 +136,10 @@ struct Opts {
     #[arg(long, default_value_t = 60)]
     stampede_days: i64,
 
+    /// Concurrent logins in the login storm.
+    #[arg(long, default_value_t = 1000)]
+    logins: usize,
+
     /// Requester accounts to register; connections and bookers use them round-robin.
     #[arg(long, default_value_t = 20)]
     users: usize,
@@ -168,6 +174,7 @@ struct Phases {
     booking: bool,
     delivery: bool,
     stampede: bool,
+    logins: bool,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -180,6 +187,7 @@ fn main() -> anyhow::Result<()> {
                 booking: true,
                 delivery: true,
                 stampede: true,
+                logins: true,
             },
         ),
         Cmd::Availability(o) => (
@@ -189,6 +197,7 @@ fn main() -> anyhow::Result<()> {
                 booking: false,
                 delivery: false,
                 stampede: false,
+                logins: false,
             },
         ),
         Cmd::Booking(o) => (
@@ -198,6 +207,7 @@ fn main() -> anyhow::Result<()> {
                 booking: true,
                 delivery: false,
                 stampede: false,
+                logins: false,
             },
         ),
         Cmd::Delivery(o) => (
@@ -207,6 +217,7 @@ fn main() -> anyhow::Result<()> {
                 booking: false,
                 delivery: true,
                 stampede: false,
+                logins: false,
             },
         ),
         Cmd::Stampede(o) => (
@@ -216,6 +227,17 @@ fn main() -> anyhow::Result<()> {
                 booking: false,
                 delivery: false,
                 stampede: true,
+                logins: false,
+            },
+        ),
+        Cmd::Logins(o) => (
+            o,
+            Phases {
+                availability: false,
+                booking: false,
+                delivery: false,
+                stampede: false,
+                logins: true,
             },
         ),
     };
@@ -395,6 +417,7 @@ async fn suite(
         busy_cores_at_start: busy_at_start,
         availability: Vec::new(),
         booking: None,
+        login_storm: None,
         levels: Vec::new(),
         stampede: None,
         targets: Vec::new(),
@@ -416,6 +439,13 @@ async fn suite(
             opts.availability_samples,
         )
         .await?;
+    }
+
+    if phases.logins {
+        eprintln!("bench: login storm of {} concurrent logins", opts.logins);
+        report.login_storm = Some(
+            phases::login_storm(&base, &tokens[0], opts.logins, opts.availability_samples).await?,
+        );
     }
 
     if phases.booking {

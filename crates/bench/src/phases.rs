@@ -450,3 +450,112 @@ pub async fn wait_connections_drop(api: &Api, at_most: f64) {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+/// A storm of concurrent logins while an authenticated `GET /api/availability`
+/// is sampled: password hashing must not stall database work.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LoginStormResult {
+    pub logins: usize,
+    /// 200 with a token.
+    pub signed_in: usize,
+    /// 429 `rate_limited`.
+    pub rate_limited: usize,
+    /// 503: the hashing queue was full.
+    pub hashing_busy: usize,
+    pub other: usize,
+    /// From the first login sent to the last answer.
+    pub storm_seconds: f64,
+    pub login_latency: Summary,
+    /// `GET /api/availability` (the default range) before the storm.
+    pub availability_before: Summary,
+    /// The same while the storm runs.
+    pub availability_during: Summary,
+}
+
+pub async fn login_storm(
+    base: &str,
+    token: &str,
+    logins: usize,
+    baseline_samples: usize,
+) -> anyhow::Result<LoginStormResult> {
+    let sampler = crate::api::client(4);
+    let url = format!("{base}/api/availability");
+    let sample = || {
+        let request = sampler.get(&url).bearer_auth(token);
+        async move {
+            let t0 = Instant::now();
+            let r = request.send().await?;
+            anyhow::ensure!(
+                r.status().is_success(),
+                "GET /api/availability: {}",
+                r.status()
+            );
+            r.bytes().await?;
+            Ok::<_, anyhow::Error>(t0.elapsed())
+        }
+    };
+    let mut before = Latencies::default();
+    for _ in 0..baseline_samples {
+        before.record_ns(sample().await?.as_nanos() as u64);
+    }
+
+    // The storm: every login at once, from a client of its own.
+    let storm_client = crate::api::client(logins);
+    let emails = [
+        "alice@example.com",
+        "bob@example.com",
+        "designer@example.com",
+        "admin@example.com",
+    ];
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let started = Instant::now();
+    let storm = {
+        let done = done.clone();
+        let base = base.to_owned();
+        tokio::spawn(async move {
+            let attempts = (0..logins).map(|i| {
+                let request = storm_client
+                    .post(format!("{base}/api/auth/login"))
+                    .json(&serde_json::json!({"email": emails[i % emails.len()], "password": "demo-password"}));
+                async move {
+                    let t0 = Instant::now();
+                    let status = request.send().await.map(|r| r.status().as_u16());
+                    (status, t0.elapsed())
+                }
+            });
+            let results = futures_util::future::join_all(attempts).await;
+            done.store(true, Ordering::SeqCst);
+            results
+        })
+    };
+    let mut during = Latencies::default();
+    while !done.load(Ordering::SeqCst) {
+        during.record_ns(sample().await?.as_nanos() as u64);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let results = storm.await.context("the login storm task")?;
+    let storm_seconds = started.elapsed().as_secs_f64();
+    let mut latency = Latencies::default();
+    let (mut ok, mut limited, mut busy, mut other) = (0, 0, 0, 0);
+    for (status, took) in results {
+        latency.record_ns(took.as_nanos() as u64);
+        match status {
+            Ok(200) => ok += 1,
+            Ok(429) => limited += 1,
+            Ok(503) => busy += 1,
+            _ => other += 1,
+        }
+    }
+    Ok(LoginStormResult {
+        logins,
+        signed_in: ok,
+        rate_limited: limited,
+        hashing_busy: busy,
+        other,
+        storm_seconds,
+        login_latency: latency.summary(),
+        availability_before: before.summary(),
+        availability_during: during.summary(),
+    })
+}

@@ -5,7 +5,9 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::phases::{AvailabilityResult, BookingResult, DeliveryResult, LevelResult};
+use crate::phases::{
+    AvailabilityResult, BookingResult, DeliveryResult, LevelResult, LoginStormResult,
+};
 use crate::procfs::Machine;
 
 #[derive(Debug, Clone, Serialize)]
@@ -30,6 +32,7 @@ pub struct Report {
     pub busy_cores_at_start: f64,
     pub availability: Vec<AvailabilityResult>,
     pub booking: Option<BookingResult>,
+    pub login_storm: Option<LoginStormResult>,
     pub levels: Vec<LevelResult>,
     pub stampede: Option<Stampede>,
     pub targets: Vec<Target>,
@@ -376,6 +379,36 @@ impl Report {
                     );
                 }
             }
+        }
+
+        if let Some(l) = &self.login_storm {
+            let _ = writeln!(s, "\n### Login storm\n");
+            let _ = writeln!(
+                s,
+                "{} concurrent logins from the bench process while one client samples an authenticated `GET /api/availability` (the default range, the whole booking window) every 10 ms.\n",
+                l.logins
+            );
+            let _ = writeln!(s, "| logins | 200 | 429 | 503 (hashing queue full) | other | storm s | login p50 ms | login p99 ms | availability p50 / p99 / max ms before | samples during | availability p50 / p99 / max ms during |");
+            let _ = writeln!(s, "|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---|");
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {} | {:.1} | {:.1} | {:.1} | {:.1} / {:.1} / {:.1} | {} | {:.1} / {:.1} / {:.1} |",
+                l.logins,
+                l.signed_in,
+                l.rate_limited,
+                l.hashing_busy,
+                l.other,
+                l.storm_seconds,
+                l.login_latency.p50_ms,
+                l.login_latency.p99_ms,
+                l.availability_before.p50_ms,
+                l.availability_before.p99_ms,
+                l.availability_before.max_ms,
+                l.availability_during.samples,
+                l.availability_during.p50_ms,
+                l.availability_during.p99_ms,
+                l.availability_during.max_ms,
+            );
         }
 
         if let Some(b) = &self.booking {

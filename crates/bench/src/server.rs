@@ -161,6 +161,12 @@ impl Server {
             .env("RUST_LOG", "warn")
             .env("LOG_FORMAT", "text")
             .env("JWT_TTL_MINUTES", "600")
+            // The bench is one client address signing in many users: the
+            // per-address and per-email limits would refuse most of them
+            // (`--server-env` can set them back).
+            .env("LOGIN_LIMIT_PER_ADDRESS", "0")
+            .env("LOGIN_LIMIT_PER_EMAIL", "0")
+            .env("REGISTRATION_LIMIT_PER_ADDRESS", "0")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log_file))

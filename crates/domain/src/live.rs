@@ -51,6 +51,11 @@ pub enum LiveEvent {
     /// `user`'s unread count changed (read, read-all).
     #[serde(rename_all = "camelCase")]
     InboxUpdated { user: UserId, unread_count: u64 },
+    /// An admin changed `user`'s role or disabled/enabled them: every instance
+    /// drops what it cached about the user, and closes their hub connections
+    /// when `disabled`.
+    #[serde(rename_all = "camelCase")]
+    UserChanged { user: UserId, disabled: bool },
 }
 
 impl LiveEvent {
@@ -59,7 +64,9 @@ impl LiveEvent {
         match self {
             LiveEvent::DayChanged { day, .. } => Some(day.version),
             LiveEvent::SettingsChanged { version, .. } => Some(*version),
-            LiveEvent::NotificationReceived { .. } | LiveEvent::InboxUpdated { .. } => None,
+            LiveEvent::NotificationReceived { .. }
+            | LiveEvent::InboxUpdated { .. }
+            | LiveEvent::UserChanged { .. } => None,
         }
     }
 }

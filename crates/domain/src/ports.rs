@@ -16,7 +16,7 @@ use crate::request::{
     NewRequest, Request, RequestFields, RequestFilter, RequestPage, RequestStatus,
 };
 use crate::settings::{CapacitySettings, StoredSettings};
-use crate::user::{Email, NewUser, Password, PasswordHash, User, UserCredentials};
+use crate::user::{Email, NewUser, Password, PasswordHash, User, UserChanges, UserCredentials};
 use crate::validation::FieldError;
 
 /// Why an account could not be created.
@@ -42,6 +42,11 @@ pub trait UserRepository: Send + Sync + 'static {
     fn find(&self, id: UserId) -> Result<Option<User>, RepositoryError>;
     /// Every user, by id.
     fn list(&self) -> Result<Vec<User>, RepositoryError>;
+    /// Applies an admin's changes to an account; `None` when it does not exist.
+    /// In the same transaction it MUST announce the change to every instance
+    /// (so each drops what it cached about the user and closes their hub
+    /// connections if they were disabled).
+    fn update(&self, id: UserId, changes: UserChanges) -> Result<Option<User>, RepositoryError>;
 }
 
 #[cfg_attr(feature = "mock", mockall::automock)]
@@ -49,6 +54,10 @@ pub trait PasswordHasher: Send + Sync + 'static {
     fn hash(&self, password: &Password) -> Result<PasswordHash, RepositoryError>;
     /// Constant-time check of a typed password against a stored hash.
     fn verify(&self, password: &str, hash: &PasswordHash) -> bool;
+    /// The work of a [`verify`](Self::verify) that fails, against a hash of
+    /// the same cost: a login for an unknown email takes as long as one with
+    /// a wrong password, so timing does not tell which emails are registered.
+    fn verify_dummy(&self, password: &str);
 }
 
 #[cfg_attr(feature = "mock", mockall::automock)]

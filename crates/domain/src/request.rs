@@ -24,6 +24,7 @@ pub const MAX_DESCRIPTION_CHARS: usize = 5000;
 
 impl Title {
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        crate::validation::single_line("title", raw)?;
         let title = raw.trim();
         match title.chars().count() {
             0 => Err(FieldError::new("title", "must not be empty")),
@@ -46,13 +47,14 @@ pub struct Description(String);
 
 impl Description {
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        let raw = crate::validation::multi_line("description", raw)?;
         if raw.chars().count() > MAX_DESCRIPTION_CHARS {
             Err(FieldError::new(
                 "description",
                 format!("must be at most {MAX_DESCRIPTION_CHARS} characters"),
             ))
         } else {
-            Ok(Description(raw.to_owned()))
+            Ok(Description(raw))
         }
     }
 

@@ -32,8 +32,9 @@ impl ThresholdPercent {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BookingWindowDays(u32);
 
-/// The longest booking window we accept (ten years).
-pub const MAX_BOOKING_WINDOW_DAYS: u32 = 3650;
+/// The longest booking window we accept (a year): the default range of
+/// `GET /api/availability` is the window, and a range spans at most 366 days.
+pub const MAX_BOOKING_WINDOW_DAYS: u32 = 365;
 
 impl BookingWindowDays {
     pub fn new(raw: i64) -> Result<Self, FieldError> {
@@ -355,6 +356,7 @@ mod tests {
             ),
             (|i| i.booking_window_days = -3, "bookingWindowDays"),
             (|i| i.booking_window_days = 4000, "bookingWindowDays"),
+            (|i| i.booking_window_days = 366, "bookingWindowDays"),
             (
                 |i| i.closed_weekdays = vec!["funday".into()],
                 "closedWeekdays",

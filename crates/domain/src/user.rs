@@ -39,6 +39,7 @@ pub struct Email(String);
 
 impl Email {
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        crate::validation::single_line("email", raw)?;
         let email = raw.trim().to_lowercase();
         let valid = email.len() <= 254
             && !email.chars().any(char::is_whitespace)
@@ -105,6 +106,7 @@ pub struct DisplayName(String);
 
 impl DisplayName {
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        crate::validation::single_line("displayName", raw)?;
         let name = raw.trim();
         match name.chars().count() {
             0 => Err(FieldError::new("displayName", "must not be empty")),
@@ -139,6 +141,25 @@ pub struct User {
     pub email: String,
     pub display_name: String,
     pub role: Role,
+    /// A disabled user cannot sign in, and their tokens are refused.
+    pub disabled: bool,
+}
+
+impl User {
+    /// What this user may do now: `None` when the account is disabled.
+    pub fn actor(&self) -> Option<crate::permissions::Actor> {
+        (!self.disabled).then_some(crate::permissions::Actor {
+            id: self.id,
+            role: self.role,
+        })
+    }
+}
+
+/// What an admin changes about an account (`PATCH /api/users/{id}`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UserChanges {
+    pub role: Option<Role>,
+    pub disabled: Option<bool>,
 }
 
 /// A user together with the hash to check a login against.

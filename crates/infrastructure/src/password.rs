@@ -7,8 +7,13 @@
 //! the work areas are allocated once and reused, and at most
 //! [`Argon2Hasher::concurrency`] hashes run at a time (more would not finish
 //! sooner on this many cores anyway).
+//!
+//! [`HashingPool`] is where that work runs: a few threads of its own with a
+//! bounded queue, so a storm of logins waits there (or is turned away) and
+//! never fills the blocking pool that every database call needs.
 
-use std::sync::{Condvar, Mutex};
+use std::sync::mpsc::{sync_channel, SyncSender, TrySendError};
+use std::sync::{Condvar, Mutex, OnceLock};
 
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{Output, ParamsString, PasswordHash as Phc, SaltString};
@@ -22,6 +27,8 @@ const MAX_MEMORY_KIB: u32 = 256 * 1024;
 
 pub struct Argon2Hasher {
     params: Params,
+    /// A hash of a random password with `params`, for [`PasswordHasher::verify_dummy`].
+    dummy: OnceLock<PasswordHash>,
     /// Reusable work areas, at most `concurrency` of them ever allocated.
     pool: Mutex<WorkAreas>,
     returned: Condvar,
@@ -52,6 +59,7 @@ impl Argon2Hasher {
     pub fn new(params: Params, concurrency: usize) -> Self {
         Argon2Hasher {
             params,
+            dummy: OnceLock::new(),
             pool: Mutex::new(WorkAreas {
                 idle: Vec::new(),
                 allocated: 0,
@@ -159,6 +167,115 @@ impl PasswordHasher for Argon2Hasher {
         };
         check().unwrap_or(false)
     }
+
+    fn verify_dummy(&self, password: &str) {
+        let dummy = self.dummy.get_or_init(|| {
+            use rand::distributions::{Alphanumeric, DistString};
+            let random = Alphanumeric.sample_string(&mut rand::thread_rng(), 32);
+            let password = Password::parse(&random).expect("32 characters is a valid password");
+            self.hash(&password)
+                .unwrap_or_else(|_| PasswordHash(String::new()))
+        });
+        // The result is false whatever was typed; only the work matters.
+        let _ = self.verify(password, dummy);
+    }
+}
+
+/// The queue of a [`HashingPool`] is full: answer "try again shortly".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("too many sign-ins are being checked right now; try again shortly")]
+pub struct HashingBusy;
+
+type Job = Box<dyn FnOnce() + Send + 'static>;
+
+/// A few dedicated threads for password hashing, with a bounded queue.
+///
+/// Login, registration and account creation run here as a whole (their one
+/// user query included), never on the blocking pool that every other
+/// database call shares: a storm of logins waits in this queue, and past
+/// `queue` waiting jobs it is refused at once with [`HashingBusy`].
+#[derive(Clone)]
+pub struct HashingPool {
+    sender: SyncSender<Job>,
+    threads: usize,
+    queue: usize,
+}
+
+impl std::fmt::Debug for HashingPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HashingPool")
+            .field("threads", &self.threads)
+            .field("queue", &self.queue)
+            .finish()
+    }
+}
+
+impl HashingPool {
+    /// Starts `threads` workers (at least one) that share a queue of `queue` jobs.
+    /// The threads end when the last clone of the pool is dropped.
+    pub fn new(threads: usize, queue: usize) -> HashingPool {
+        let threads = threads.max(1);
+        let (sender, receiver) = sync_channel::<Job>(queue);
+        let receiver = std::sync::Arc::new(Mutex::new(receiver));
+        for i in 0..threads {
+            let receiver = receiver.clone();
+            std::thread::Builder::new()
+                .name(format!("password-hash-{i}"))
+                .spawn(move || loop {
+                    let job = {
+                        let guard = receiver.lock().unwrap_or_else(|e| e.into_inner());
+                        guard.recv()
+                    };
+                    match job {
+                        Ok(job) => job(),
+                        Err(_) => break,
+                    }
+                })
+                .expect("spawn a password hashing thread");
+        }
+        HashingPool {
+            sender,
+            threads,
+            queue,
+        }
+    }
+
+    /// Default size: half the cores (at least one), so hashing never takes
+    /// every core from the requests being served; 64 waiting jobs per thread.
+    pub fn with_defaults() -> HashingPool {
+        let threads = Self::default_threads();
+        HashingPool::new(threads, threads * 64)
+    }
+
+    pub fn default_threads() -> usize {
+        (std::thread::available_parallelism().map_or(2, |n| n.get()) / 2).max(1)
+    }
+
+    pub fn threads(&self) -> usize {
+        self.threads
+    }
+
+    /// Runs `f` on the pool and awaits its result.
+    ///
+    /// # Errors
+    /// [`HashingBusy`] at once when the queue is full (or the pool is gone).
+    pub async fn run<T, F>(&self, f: F) -> Result<T, HashingBusy>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move || {
+            let _ = tx.send(f());
+        });
+        match self.sender.try_send(job) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
+                return Err(HashingBusy)
+            }
+        }
+        rx.await.map_err(|_| HashingBusy)
+    }
 }
 
 #[cfg(test)]
@@ -223,6 +340,54 @@ mod tests {
         let pool = hasher.lock();
         assert!(pool.allocated <= 2, "allocated {}", pool.allocated);
         assert_eq!(pool.idle.len(), pool.allocated);
+    }
+
+    #[test]
+    fn the_dummy_verification_costs_a_real_one_and_never_succeeds() {
+        let hasher = Argon2Hasher::new(Params::new(64, 1, 1, None).unwrap(), 1);
+        hasher.verify_dummy("anything");
+        let dummy = hasher.dummy.get().expect("the dummy hash was made");
+        assert!(
+            dummy.0.starts_with("$argon2id$v=19$m=64,t=1,p=1$"),
+            "{}",
+            dummy.0
+        );
+        assert!(!hasher.verify("anything", dummy));
+    }
+
+    #[test]
+    fn the_hashing_pool_runs_jobs_on_its_own_threads_and_refuses_past_its_queue() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let pool = HashingPool::new(1, 1);
+            let name = pool
+                .run(|| std::thread::current().name().map(str::to_owned))
+                .await
+                .unwrap();
+            assert_eq!(name.as_deref(), Some("password-hash-0"));
+            // Hold the one thread, fill the one queue slot, then one more is refused.
+            let (release, wait) = std::sync::mpsc::channel::<()>();
+            let (started_tx, started) = std::sync::mpsc::channel::<()>();
+            let p = pool.clone();
+            let busy = tokio::spawn(async move {
+                p.run(move || {
+                    started_tx.send(()).unwrap();
+                    wait.recv().unwrap();
+                })
+                .await
+            });
+            tokio::task::yield_now().await;
+            started.recv().unwrap();
+            let p = pool.clone();
+            let queued = tokio::spawn(async move { p.run(|| 7).await });
+            tokio::task::yield_now().await;
+            assert_eq!(pool.run(|| 8).await, Err(HashingBusy));
+            release.send(()).unwrap();
+            busy.await.unwrap().unwrap();
+            assert_eq!(queued.await.unwrap(), Ok(7));
+        });
     }
 
     #[test]

@@ -18,13 +18,16 @@ use request_desk_infrastructure::clock::SystemClock;
 use request_desk_infrastructure::hub::{Hub, HubBackend, HubConfig, HubMethodError, HubUser};
 use request_desk_infrastructure::live::hub::HubDelivery;
 use request_desk_infrastructure::live::{spawn_delivery, ListenerConfig};
-use request_desk_infrastructure::password::Argon2Hasher;
+use request_desk_infrastructure::password::{Argon2Hasher, HashingPool};
 use request_desk_infrastructure::postgres::{self, PgStore, PoolConfig};
 
-use crate::auth::Tokens;
+use crate::auth::{TokenSigner, Tokens, UserDirectory};
+use crate::booking_gate::BookingGate;
 use crate::error::{contract_body_for_bare_errors, extractor_errors, ApiError};
 use crate::live::Backend;
 use crate::metrics::{observe, Metrics};
+use crate::rate_limit::{RateLimiters, RateLimits};
+use crate::routes::health::HealthCheck;
 use crate::{routes, seed, web_client};
 
 /// Largest request body accepted (64 KiB); larger answers 413.
@@ -75,11 +78,51 @@ fn listen_backlog() -> anyhow::Result<i32> {
 /// Open connections one actix worker accepts (hub clients stay connected).
 pub const MAX_CONNECTIONS_PER_WORKER: usize = 100_000;
 
+/// The limits and timeouts of one instance (see `docs/operations.md`).
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Wait for a pooled connection at most this long, then 503.
+    pub pool_timeout: std::time::Duration,
+    /// PostgreSQL `lock_timeout` on pooled connections (zero: off).
+    pub lock_timeout: std::time::Duration,
+    /// PostgreSQL `statement_timeout` on pooled connections (zero: off).
+    pub statement_timeout: std::time::Duration,
+    /// Bookings for one date holding a connection at once.
+    pub booking_connections_per_date: usize,
+    /// How long a booking waits for its date's turn before 503.
+    pub booking_queue_timeout: std::time::Duration,
+    /// How long a looked-up user (role, disabled) is trusted.
+    pub user_cache_ttl: std::time::Duration,
+    /// Password hashing threads and the jobs that may wait for them.
+    pub hash_threads: usize,
+    pub hash_queue: usize,
+    pub rate: RateLimits,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        let pool = PoolConfig::default();
+        let hash_threads = HashingPool::default_threads();
+        Limits {
+            pool_timeout: pool.connection_timeout,
+            lock_timeout: pool.lock_timeout,
+            statement_timeout: pool.statement_timeout,
+            booking_connections_per_date: 3,
+            booking_queue_timeout: std::time::Duration::from_secs(5),
+            user_cache_ttl: std::time::Duration::from_secs(2),
+            hash_threads,
+            hash_queue: hash_threads * 64,
+            rate: RateLimits::default(),
+        }
+    }
+}
+
 /// Everything needed to start one server instance.
 #[derive(Debug, Clone)]
 pub struct ServerSettings {
     pub database_url: String,
     pub pool_size: u32,
+    pub limits: Limits,
     pub jwt_secret: String,
     pub jwt_ttl: time::Duration,
     pub hold_ttl: HoldTtl,
@@ -132,7 +175,9 @@ impl Application {
             &settings.database_url,
             &PoolConfig {
                 max_size: settings.pool_size,
-                ..PoolConfig::default()
+                connection_timeout: settings.limits.pool_timeout,
+                lock_timeout: settings.limits.lock_timeout,
+                statement_timeout: settings.limits.statement_timeout,
             },
         );
         let store = PgStore::new(pool);
@@ -145,7 +190,31 @@ impl Application {
         }
 
         let metrics = Metrics::new();
-        let tokens = Arc::new(Tokens::new(&settings.jwt_secret, settings.jwt_ttl));
+        let directory = Arc::new(UserDirectory::new(
+            Arc::new(store.clone()),
+            settings.limits.user_cache_ttl,
+        ));
+        let tokens = Arc::new(Tokens::new(
+            TokenSigner::new(&settings.jwt_secret, settings.jwt_ttl),
+            directory,
+        ));
+        let hashing = HashingPool::new(settings.limits.hash_threads, settings.limits.hash_queue);
+        let limiters = web::Data::new(RateLimiters::new(settings.limits.rate));
+        let tidy_limiters = limiters.clone();
+        actix_web::rt::spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+            loop {
+                every.tick().await;
+                tidy_limiters.tidy();
+            }
+        });
+        let gate = web::Data::new(BookingGate::new(
+            settings.limits.booking_connections_per_date,
+            settings.limits.booking_queue_timeout,
+        ));
+        let health = web::Data::new(HealthCheck(PgStore::new(postgres::health_pool(
+            &settings.database_url,
+        ))));
         let late = Arc::new(LateBackend(OnceLock::new()));
         let hub = Hub::new(late.clone(), settings.hub.clone());
         let store_port = Arc::new(store.clone());
@@ -185,7 +254,10 @@ impl Application {
             settings.database_url.clone(),
             ListenerConfig::default(),
             Arc::new(desk.clone()),
-            Arc::new(HubDelivery::new(hub.clone(), Arc::new(metrics.clone()))),
+            Arc::new(crate::auth::ForgetChangedUsers {
+                users: tokens.users.clone(),
+                inner: HubDelivery::new(hub.clone(), Arc::new(metrics.clone())),
+            }),
             clock,
             latest,
         );
@@ -204,6 +276,10 @@ impl Application {
                 .app_data(web::Data::new(store.clone()))
                 .app_data(web::Data::new(server_hub.clone()))
                 .app_data(web::Data::new(metrics.clone()))
+                .app_data(web::Data::new(hashing.clone()))
+                .app_data(limiters.clone())
+                .app_data(gate.clone())
+                .app_data(health.clone())
                 .app_data(
                     web::JsonConfig::default()
                         .limit(MAX_BODY_BYTES)

@@ -103,11 +103,165 @@ pub struct Config {
     /// Directory of the built web client, served at `/`.
     #[arg(long, env = "WEB_DIST_DIR")]
     pub web_dist_dir: Option<PathBuf>,
+    /// Wait at most this long (ms) for a pooled connection before answering 503.
+    #[arg(long, env = "DATABASE_POOL_TIMEOUT_MS", default_value_t = 3000, value_parser = clap::value_parser!(u64).range(100..=60_000))]
+    pub database_pool_timeout_ms: u64,
+    /// PostgreSQL `lock_timeout` (ms) on pooled connections; 0 = off.
+    #[arg(long, env = "DATABASE_LOCK_TIMEOUT_MS", default_value_t = 2000)]
+    pub database_lock_timeout_ms: u64,
+    /// PostgreSQL `statement_timeout` (ms) on pooled connections; 0 = off.
+    #[arg(long, env = "DATABASE_STATEMENT_TIMEOUT_MS", default_value_t = 10_000)]
+    pub database_statement_timeout_ms: u64,
+    /// Bookings for one date that may hold a database connection at once (per instance).
+    #[arg(long, env = "BOOKING_CONNECTIONS_PER_DATE", default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=1000))]
+    pub booking_connections_per_date: u64,
+    /// How long (ms) a booking waits for its date's turn before answering 503.
+    #[arg(long, env = "BOOKING_QUEUE_TIMEOUT_MS", default_value_t = 5000)]
+    pub booking_queue_timeout_ms: u64,
+    /// How long (ms) a looked-up user (role, disabled) is trusted; 0 = look up on every request.
+    #[arg(long, env = "USER_CACHE_TTL_MS", default_value_t = 2000, value_parser = clap::value_parser!(u64).range(0..=60_000))]
+    pub user_cache_ttl_ms: u64,
+    /// Threads that hash passwords (default: half the cores, at least 1).
+    #[arg(long, env = "PASSWORD_HASH_THREADS", value_parser = clap::value_parser!(u64).range(1..=256))]
+    pub password_hash_threads: Option<u64>,
+    /// Logins/registrations waiting for a hashing thread; past it 503 (default: 64 per thread).
+    #[arg(long, env = "PASSWORD_HASH_QUEUE", value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub password_hash_queue: Option<u64>,
+    /// Login attempts per minute from one client address; 0 = unlimited.
+    #[arg(long, env = "LOGIN_LIMIT_PER_ADDRESS", default_value_t = 30)]
+    pub login_limit_per_address: u32,
+    /// Login attempts per minute for one email; 0 = unlimited.
+    #[arg(long, env = "LOGIN_LIMIT_PER_EMAIL", default_value_t = 10)]
+    pub login_limit_per_email: u32,
+    /// Registrations per hour from one client address; 0 = unlimited.
+    #[arg(long, env = "REGISTRATION_LIMIT_PER_ADDRESS", default_value_t = 20)]
+    pub registration_limit_per_address: u32,
 }
 
 impl Config {
     /// Dev mode: no database configured, so the local cluster is used.
     pub fn dev_mode(&self) -> bool {
         self.database_url.is_none()
+    }
+
+    /// The limits and timeouts these settings ask for.
+    pub fn limits(&self) -> crate::app::Limits {
+        use std::time::Duration;
+        let threads = self.password_hash_threads.map_or_else(
+            request_desk_infrastructure::password::HashingPool::default_threads,
+            |n| n as usize,
+        );
+        crate::app::Limits {
+            pool_timeout: Duration::from_millis(self.database_pool_timeout_ms),
+            lock_timeout: Duration::from_millis(self.database_lock_timeout_ms),
+            statement_timeout: Duration::from_millis(self.database_statement_timeout_ms),
+            booking_connections_per_date: self.booking_connections_per_date as usize,
+            booking_queue_timeout: Duration::from_millis(self.booking_queue_timeout_ms),
+            user_cache_ttl: Duration::from_millis(self.user_cache_ttl_ms),
+            hash_threads: threads,
+            hash_queue: self
+                .password_hash_queue
+                .map_or(threads * 64, |n| n as usize),
+            rate: crate::rate_limit::RateLimits {
+                login_per_address_per_minute: self.login_limit_per_address,
+                login_per_email_per_minute: self.login_limit_per_email,
+                registrations_per_address_per_hour: self.registration_limit_per_address,
+            },
+        }
+    }
+}
+
+/// A signing secret for dev mode, generated once and kept in
+/// `<root>/.data/dev-jwt-secret` (readable by its owner only) so tokens
+/// survive restarts.
+pub fn dev_secret(root: &std::path::Path) -> anyhow::Result<String> {
+    use anyhow::Context;
+    use rand::distributions::{Alphanumeric, DistString};
+    let path = root.join(".data/dev-jwt-secret");
+    if let Ok(secret) = std::fs::read_to_string(&path) {
+        if secret.trim().len() >= 16 {
+            restrict_to_owner(&path)?;
+            return Ok(secret.trim().to_owned());
+        }
+    }
+    let secret = Alphanumeric.sample_string(&mut rand::thread_rng(), 48);
+    std::fs::create_dir_all(root.join(".data"))?;
+    write_owner_only(&path, &secret).with_context(|| format!("writing {}", path.display()))?;
+    Ok(secret)
+}
+
+#[cfg(unix)]
+fn write_owner_only(path: &std::path::Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let _ = std::fs::remove_file(path);
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(contents.as_bytes())
+}
+
+#[cfg(not(unix))]
+fn write_owner_only(path: &std::path::Path, contents: &str) -> std::io::Result<()> {
+    std::fs::write(path, contents)
+}
+
+/// A secret file left readable by others (by an older version) is fixed.
+fn restrict_to_owner(path: &std::path::Path) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path)?.permissions().mode();
+        if mode & 0o077 != 0 {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(unix)]
+    fn mode(path: &std::path::Path) -> u32 {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_dev_secret_is_readable_by_its_owner_only_and_kept() {
+        let root = std::env::temp_dir().join(format!("rd-secret-{}", uuid_like()));
+        let first = dev_secret(&root).unwrap();
+        let path = root.join(".data/dev-jwt-secret");
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(dev_secret(&root).unwrap(), first, "kept across restarts");
+        // One written world-readable before is tightened.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert_eq!(dev_secret(&root).unwrap(), first);
+        assert_eq!(mode(&path), 0o600);
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    fn uuid_like() -> String {
+        use rand::distributions::{Alphanumeric, DistString};
+        Alphanumeric.sample_string(&mut rand::thread_rng(), 12)
+    }
+
+    #[test]
+    fn the_default_limits_are_the_documented_ones() {
+        let cli = Cli::try_parse_from(["request-desk"]).unwrap();
+        let limits = cli.config.limits();
+        assert_eq!(limits.lock_timeout.as_millis(), 2000);
+        assert_eq!(limits.statement_timeout.as_millis(), 10_000);
+        assert_eq!(limits.booking_connections_per_date, 3);
+        assert_eq!(limits.user_cache_ttl.as_millis(), 2000);
+        assert_eq!(limits.rate, crate::rate_limit::RateLimits::default());
     }
 }

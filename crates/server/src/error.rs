@@ -28,6 +28,10 @@ pub struct ApiError {
     pub code: &'static str,
     pub message: String,
     pub details: Option<Value>,
+    /// Seconds for `Retry-After` (429, 503).
+    pub retry_after: Option<u64>,
+    /// Methods for `Allow` (405).
+    pub allow: Option<String>,
 }
 
 impl ApiError {
@@ -37,7 +41,30 @@ impl ApiError {
             code,
             message: message.into(),
             details: None,
+            retry_after: None,
+            allow: None,
         }
+    }
+
+    pub fn with_retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds.max(1));
+        self
+    }
+
+    /// 429 `rate_limited`, to try again after `seconds`.
+    pub fn rate_limited(message: impl Into<String>, seconds: u64) -> Self {
+        Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message).with_retry_after(seconds)
+    }
+
+    /// 405 `method_not_allowed` with `Allow: allow`.
+    pub fn method_not_allowed(method: &str, path: &str, allow: &str) -> Self {
+        let mut e = Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            format!("{method} is not allowed on {path}; allowed: {allow}"),
+        );
+        e.allow = Some(allow.to_owned());
+        e
     }
 
     pub fn with_details(mut self, details: Value) -> Self {
@@ -79,6 +106,7 @@ impl ApiError {
             "service_unavailable",
             "the database is unavailable; try again shortly",
         )
+        .with_retry_after(1)
     }
 
     /// An opaque 500; the cause goes to the log, never to the client.
@@ -107,10 +135,19 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse<BoxBody> {
         let mut response = HttpResponse::build(self.status).json(self.body());
+        let headers = response.headers_mut();
         if self.status == StatusCode::UNAUTHORIZED {
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if let Some(seconds) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        if let Some(value) = self
+            .allow
+            .as_deref()
+            .and_then(|a| HeaderValue::from_str(a).ok())
+        {
+            headers.insert(header::ALLOW, value);
         }
         response
     }
@@ -134,6 +171,10 @@ impl From<RepositoryError> for ApiError {
                 tracing::warn!(%cause, "database unavailable");
                 ApiError::unavailable()
             }
+            RepositoryError::InvalidInput(cause) => {
+                tracing::warn!(%cause, "the database refused a value");
+                ApiError::bad_request("the input contains characters that cannot be stored")
+            }
             RepositoryError::Unexpected(cause) => ApiError::internal(&cause),
         }
     }
@@ -147,6 +188,9 @@ impl From<AuthError> for ApiError {
             AuthError::InvalidCredentials => ApiError::unauthorized(e.to_string()),
             AuthError::Forbidden => ApiError::forbidden(e.to_string()),
             AuthError::UnknownUser => ApiError::unauthorized("the signed-in user no longer exists"),
+            AuthError::Disabled => ApiError::unauthorized(e.to_string()),
+            AuthError::NotFound => ApiError::not_found(e.to_string()),
+            AuthError::SelfChange => ApiError::conflict(e.to_string()),
             AuthError::Repository(e) => e.into(),
         }
     }
@@ -282,15 +326,20 @@ pub fn contract_body_for_bare_errors<B: MessageBody + 'static>(
             res.request().method(),
             res.request().path()
         )),
-        StatusCode::METHOD_NOT_ALLOWED => ApiError::new(
-            status,
-            "bad_request",
-            format!(
-                "{} is not allowed on {}",
-                res.request().method(),
-                res.request().path()
-            ),
-        ),
+        StatusCode::METHOD_NOT_ALLOWED => {
+            let allow = res
+                .response()
+                .headers()
+                .get(header::ALLOW)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_owned();
+            ApiError::method_not_allowed(
+                res.request().method().as_str(),
+                res.request().path(),
+                &allow,
+            )
+        }
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::payload_too_large(),
         StatusCode::UNAUTHORIZED => ApiError::unauthorized("a valid bearer token is required"),
         s if s.is_server_error() => ApiError::new(s, "internal", "an internal error occurred"),
@@ -303,4 +352,30 @@ pub fn contract_body_for_bare_errors<B: MessageBody + 'static>(
     let (req, _) = res.into_parts();
     let res = ServiceResponse::new(req, error.error_response()).map_into_right_body();
     Ok(ErrorHandlerResponse::Response(res))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_value_the_database_refused_is_a_400_not_a_500() {
+        let e: ApiError = RepositoryError::InvalidInput("invalid byte sequence".into()).into();
+        assert_eq!(e.status, StatusCode::BAD_REQUEST);
+        assert_eq!(e.code, "bad_request");
+        assert!(
+            !e.message.contains("byte sequence"),
+            "no internals: {}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn retry_after_and_allow_reach_the_headers() {
+        let r = ApiError::rate_limited("slow down", 7).error_response();
+        assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(r.headers().get(header::RETRY_AFTER).unwrap(), "7");
+        let r = ApiError::method_not_allowed("DELETE", "/x", "GET, HEAD").error_response();
+        assert_eq!(r.headers().get(header::ALLOW).unwrap(), "GET, HEAD");
+    }
 }

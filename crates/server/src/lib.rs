@@ -5,13 +5,15 @@
 
 pub mod app;
 pub mod auth;
+pub mod booking_gate;
 pub mod config;
 pub mod error;
 pub mod live;
 pub mod metrics;
+pub mod rate_limit;
 pub mod routes;
 pub mod seed;
 pub mod telemetry;
 pub mod web_client;
 
-pub use app::{Application, ServerSettings};
+pub use app::{Application, Limits, ServerSettings};

@@ -1,7 +1,5 @@
 //! `request-desk`: serves the API, hub and web client, or migrates (`request-desk migrate`).
 
-use std::path::Path;
-
 use anyhow::{bail, Context};
 use clap::Parser;
 use request_desk_domain::hold::HoldTtl;
@@ -83,7 +81,7 @@ fn main() -> anyhow::Result<()> {
 
     let jwt_secret = match (&config.jwt_secret, config.dev_mode()) {
         (Some(secret), _) => secret.0.clone(),
-        (None, true) => dev_secret(&root)?,
+        (None, true) => request_desk_server::config::dev_secret(&root)?,
         (None, false) => bail!("JWT_SECRET must be set (at least 16 characters) when DATABASE_URL is set; see .env.example"),
     };
     let web_dist = config
@@ -93,6 +91,7 @@ fn main() -> anyhow::Result<()> {
     let settings = ServerSettings {
         database_url,
         pool_size: config.database_pool_size,
+        limits: config.limits(),
         jwt_secret,
         jwt_ttl: time::Duration::minutes(config.jwt_ttl_minutes),
         hold_ttl: HoldTtl::from_secs(config.hold_ttl_seconds)
@@ -117,20 +116,4 @@ fn main() -> anyhow::Result<()> {
     });
     drop(cluster);
     result
-}
-
-/// A signing secret for dev mode, generated once and kept under `.data/` so
-/// tokens survive restarts.
-fn dev_secret(root: &Path) -> anyhow::Result<String> {
-    use rand::distributions::{Alphanumeric, DistString};
-    let path = root.join(".data/dev-jwt-secret");
-    if let Ok(secret) = std::fs::read_to_string(&path) {
-        if secret.trim().len() >= 16 {
-            return Ok(secret.trim().to_owned());
-        }
-    }
-    let secret = Alphanumeric.sample_string(&mut rand::thread_rng(), 48);
-    std::fs::create_dir_all(root.join(".data"))?;
-    std::fs::write(&path, &secret).with_context(|| format!("writing {}", path.display()))?;
-    Ok(secret)
 }

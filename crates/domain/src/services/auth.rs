@@ -3,7 +3,7 @@
 use crate::error::RepositoryError;
 use crate::permissions::Actor;
 use crate::ports::CreateUserError;
-use crate::user::{DisplayName, Email, NewUser, Password, Role, User, UserInput};
+use crate::user::{DisplayName, Email, NewUser, Password, Role, User, UserChanges, UserInput};
 use crate::validation::FieldError;
 use crate::{RequestDesk, UserId};
 
@@ -20,6 +20,15 @@ pub enum AuthError {
     Forbidden,
     #[error("user not found")]
     UnknownUser,
+    /// The account to change does not exist.
+    #[error("no such user")]
+    NotFound,
+    /// The right password for an account an admin disabled.
+    #[error("this account is disabled")]
+    Disabled,
+    /// An admin may not disable or demote their own account (no lock-out).
+    #[error("you cannot disable your own account or change your own role")]
+    SelfChange,
     #[error(transparent)]
     Repository(#[from] RepositoryError),
 }
@@ -80,15 +89,50 @@ impl RequestDesk {
         })?)
     }
 
-    /// Checks an email and password; the same error whichever is wrong.
+    /// Checks an email and password; the same error whichever is wrong, and
+    /// the same work: an unknown email is checked against a dummy hash.
+    ///
+    /// # Errors
+    /// [`AuthError::Validation`] only for an email with control characters
+    /// (it could not be looked up); any other malformed email is simply
+    /// unknown. [`AuthError::Disabled`] only after the right password.
     pub fn login(&self, email: &str, password: &str) -> Result<User, AuthError> {
-        let Ok(email) = Email::parse(email) else {
+        crate::validation::single_line("email", email)?;
+        let credentials = match Email::parse(email) {
+            Ok(email) => self.ports.users.credentials_by_email(&email)?,
+            Err(_) => None,
+        };
+        let Some(c) = credentials else {
+            self.ports.passwords.verify_dummy(password);
             return Err(AuthError::InvalidCredentials);
         };
-        match self.ports.users.credentials_by_email(&email)? {
-            Some(c) if self.ports.passwords.verify(password, &c.password_hash) => Ok(c.user),
-            _ => Err(AuthError::InvalidCredentials),
+        if !self.ports.passwords.verify(password, &c.password_hash) {
+            return Err(AuthError::InvalidCredentials);
         }
+        if c.user.disabled {
+            return Err(AuthError::Disabled);
+        }
+        Ok(c.user)
+    }
+
+    /// An admin changes a user's role or disables (or re-enables) them.
+    pub fn update_user(
+        &self,
+        actor: &Actor,
+        id: UserId,
+        changes: UserChanges,
+    ) -> Result<User, AuthError> {
+        if !actor.is_admin() {
+            return Err(AuthError::Forbidden);
+        }
+        let demotes_self = changes.role.is_some_and(|r| r != Role::Admin);
+        if id == actor.id && (changes.disabled == Some(true) || demotes_self) {
+            return Err(AuthError::SelfChange);
+        }
+        self.ports
+            .users
+            .update(id, changes)?
+            .ok_or(AuthError::NotFound)
     }
 
     /// The signed-in user's account (it may have been deleted since the token was issued).
@@ -128,6 +172,7 @@ mod tests {
             email: "alice@example.com".into(),
             display_name: "Alice".into(),
             role: Role::Requester,
+            disabled: false,
         }
     }
 
@@ -183,7 +228,10 @@ mod tests {
         });
         m.passwords
             .expect_verify()
+            .times(2)
             .returning(|p, _| p == "right-password");
+        // The unknown email costs a verification too (no timing oracle).
+        m.passwords.expect_verify_dummy().times(1).return_const(());
         let desk = m.build();
         assert_eq!(
             desk.login("ALICE@example.com", "right-password").unwrap(),
@@ -214,5 +262,62 @@ mod tests {
             desk.create_user(&requester, &input("long-enough"), Role::Admin),
             Err(AuthError::Forbidden)
         ));
+    }
+
+    #[test]
+    fn a_control_character_in_the_email_is_a_validation_error_not_a_lookup() {
+        let desk = Mocks::default().build();
+        let err = desk.login("a\u{0}@example.com", "whatever").unwrap_err();
+        assert!(matches!(err, AuthError::Validation(f) if f.field == "email"));
+    }
+
+    #[test]
+    fn a_disabled_user_with_the_right_password_is_refused() {
+        let mut m = Mocks::default();
+        m.users.expect_credentials_by_email().returning(|_| {
+            Ok(Some(UserCredentials {
+                user: User {
+                    disabled: true,
+                    ..alice()
+                },
+                password_hash: PasswordHash("h".into()),
+            }))
+        });
+        m.passwords
+            .expect_verify()
+            .returning(|p, _| p == "right-password");
+        let desk = m.build();
+        assert!(matches!(
+            desk.login("alice@example.com", "wrong-password"),
+            Err(AuthError::InvalidCredentials)
+        ));
+        assert!(matches!(
+            desk.login("alice@example.com", "right-password"),
+            Err(AuthError::Disabled)
+        ));
+    }
+
+    #[test]
+    fn an_admin_cannot_lock_themselves_out() {
+        let admin = Actor {
+            id: UserId(1),
+            role: Role::Admin,
+        };
+        let desk = Mocks::default().build();
+        for changes in [
+            UserChanges {
+                disabled: Some(true),
+                role: None,
+            },
+            UserChanges {
+                role: Some(Role::Designer),
+                disabled: None,
+            },
+        ] {
+            assert!(matches!(
+                desk.update_user(&admin, UserId(1), changes),
+                Err(AuthError::SelfChange)
+            ));
+        }
     }
 }

@@ -69,7 +69,10 @@ impl RequestDesk {
         }
         let capacity =
             Capacity::new(capacity).map_err(|e| FieldError::new("capacity", e.to_string()))?;
-        let note = note.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
+        let note = note
+            .map(|n| crate::validation::multi_line("note", n.trim()))
+            .transpose()?
+            .filter(|n| !n.is_empty());
         if note
             .as_ref()
             .is_some_and(|n| n.chars().count() > MAX_NOTE_CHARS)
@@ -185,6 +188,7 @@ mod tests {
                 email: "alice@example.com".into(),
                 display_name: "A".into(),
                 role: Role::Requester,
+                disabled: false,
             }))
         });
         let err = m

@@ -145,6 +145,11 @@ impl LiveEvents for HubDelivery {
                         unread_count: *unread_count,
                     },
                 ),
+                // Issue 11: a disabled user's open connections must be closed
+                // here (Close with allowReconnect: true) once the hub engine
+                // can close one user's connections (issue 12). New negotiates
+                // and connects are already refused (the server's token check).
+                LiveEvent::UserChanged { .. } => {}
             }
         }
     }

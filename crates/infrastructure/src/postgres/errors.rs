@@ -8,7 +8,10 @@ pub(crate) fn pool_error(e: diesel::r2d2::PoolError) -> RepositoryError {
     RepositoryError::Unavailable(e.to_string())
 }
 
-/// A failed statement. A lost connection means "unavailable"; anything else is unexpected.
+/// A failed statement. A lost connection, or a wait cut short by
+/// `lock_timeout` / `statement_timeout`, means "unavailable" (try again
+/// shortly); text PostgreSQL cannot store is bad input; anything else is
+/// unexpected.
 pub(crate) fn db_error(e: Error) -> RepositoryError {
     match &e {
         Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => {
@@ -17,12 +20,30 @@ pub(crate) fn db_error(e: Error) -> RepositoryError {
         Error::DatabaseError(_, info)
             if info.message().contains("terminating connection")
                 || info.message().contains("server closed the connection")
-                || info.message().contains("the database system is") =>
+                || info.message().contains("the database system is")
+                || is_timeout(info.message()) =>
         {
             RepositoryError::Unavailable(e.to_string())
         }
+        Error::DatabaseError(_, info) if is_encoding_error(info.message()) => {
+            RepositoryError::InvalidInput(e.to_string())
+        }
         _ => RepositoryError::Unexpected(e.to_string()),
     }
+}
+
+/// `lock_timeout` (55P03) or `statement_timeout` (57014) cut a statement short.
+fn is_timeout(message: &str) -> bool {
+    message.starts_with("canceling statement due to lock timeout")
+        || message.starts_with("canceling statement due to statement timeout")
+        || message.starts_with("could not obtain lock")
+}
+
+/// 22021 and friends: a NUL byte, or bytes that are not UTF-8.
+fn is_encoding_error(message: &str) -> bool {
+    message.starts_with("invalid byte sequence for encoding")
+        || message.contains("cannot be converted to text")
+        || message.starts_with("unsupported Unicode escape sequence")
 }
 
 /// Whether an error means the database cannot be reached right now.
@@ -50,5 +71,69 @@ impl<E: From<RepositoryError>> TxError<E> {
             TxError::Domain(e) => e,
             TxError::Db(e) => db_error(e).into(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use diesel::result::DatabaseErrorInformation;
+
+    struct Info(&'static str);
+
+    impl DatabaseErrorInformation for Info {
+        fn message(&self) -> &str {
+            self.0
+        }
+        fn details(&self) -> Option<&str> {
+            None
+        }
+        fn hint(&self) -> Option<&str> {
+            None
+        }
+        fn table_name(&self) -> Option<&str> {
+            None
+        }
+        fn column_name(&self) -> Option<&str> {
+            None
+        }
+        fn constraint_name(&self) -> Option<&str> {
+            None
+        }
+        fn statement_position(&self) -> Option<i32> {
+            None
+        }
+    }
+
+    fn error(message: &'static str) -> RepositoryError {
+        db_error(Error::DatabaseError(
+            DatabaseErrorKind::Unknown,
+            Box::new(Info(message)),
+        ))
+    }
+
+    #[test]
+    fn text_the_database_cannot_store_is_bad_input_not_unexpected() {
+        assert!(matches!(
+            error("invalid byte sequence for encoding \"UTF8\": 0x00"),
+            RepositoryError::InvalidInput(_)
+        ));
+    }
+
+    #[test]
+    fn lock_and_statement_timeouts_are_retryable() {
+        for message in [
+            "canceling statement due to lock timeout",
+            "canceling statement due to statement timeout",
+        ] {
+            assert!(
+                matches!(error(message), RepositoryError::Unavailable(_)),
+                "{message}"
+            );
+        }
+        assert!(matches!(
+            error("duplicate key value violates unique constraint"),
+            RepositoryError::Unexpected(_)
+        ));
     }
 }

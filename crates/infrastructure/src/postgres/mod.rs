@@ -6,8 +6,9 @@
 
 use std::time::Duration;
 
+use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
-use diesel::r2d2::{ConnectionManager, Pool, PooledConnection};
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use request_desk_domain::RepositoryError;
 
@@ -32,20 +33,59 @@ pub type PgPool = Pool<ConnectionManager<PgConnection>>;
 type Conn = PgConnection;
 type Pooled = PooledConnection<ConnectionManager<PgConnection>>;
 
-/// How the pool is sized and how long a caller waits for a connection.
+/// How the pool is sized, how long a caller waits for a connection, and the
+/// session limits every pooled connection runs under.
 #[derive(Debug, Clone)]
 pub struct PoolConfig {
     pub max_size: u32,
     /// Wait at most this long for a connection; past it the database counts as unavailable.
     pub connection_timeout: Duration,
+    /// PostgreSQL `lock_timeout`: a statement waits at most this long for a
+    /// row lock (a stuck session holding a day cannot pin connections for
+    /// longer). Zero turns it off.
+    pub lock_timeout: Duration,
+    /// PostgreSQL `statement_timeout`: no statement runs longer. Zero turns it off.
+    pub statement_timeout: Duration,
 }
+
+/// Default `lock_timeout`: far above any lock wait of normal contention
+/// (milliseconds), far below a client's patience.
+pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(2);
+/// Default `statement_timeout`: every statement of ours takes milliseconds.
+pub const DEFAULT_STATEMENT_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl Default for PoolConfig {
     fn default() -> Self {
         PoolConfig {
             max_size: 10,
             connection_timeout: Duration::from_secs(3),
+            lock_timeout: DEFAULT_LOCK_TIMEOUT,
+            statement_timeout: DEFAULT_STATEMENT_TIMEOUT,
         }
+    }
+}
+
+/// Sets the session limits on each new pooled connection.
+#[derive(Debug, Clone, Copy)]
+struct SessionLimits {
+    lock_timeout: Duration,
+    statement_timeout: Duration,
+}
+
+impl SessionLimits {
+    fn sql(&self) -> String {
+        format!(
+            "SET lock_timeout = {}; SET statement_timeout = {}",
+            self.lock_timeout.as_millis(),
+            self.statement_timeout.as_millis()
+        )
+    }
+}
+
+impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for SessionLimits {
+    fn on_acquire(&self, conn: &mut PgConnection) -> Result<(), diesel::r2d2::Error> {
+        conn.batch_execute(&self.sql())
+            .map_err(diesel::r2d2::Error::QueryError)
     }
 }
 
@@ -57,16 +97,59 @@ pub fn pool(database_url: &str, config: &PoolConfig) -> PgPool {
         .min_idle(Some(1))
         .connection_timeout(config.connection_timeout)
         .test_on_check_out(true)
+        .connection_customizer(Box::new(SessionLimits {
+            lock_timeout: config.lock_timeout,
+            statement_timeout: config.statement_timeout,
+        }))
         .build_unchecked(ConnectionManager::new(database_url))
+}
+
+/// A pool of one connection of its own for `/health/ready`: readiness says
+/// whether the database answers, not whether the main pool has a free
+/// connection this instant (a busy pool is not a reason to be pulled from
+/// the load balancer).
+pub fn health_pool(database_url: &str) -> PgPool {
+    pool(
+        database_url,
+        &PoolConfig {
+            max_size: 1,
+            connection_timeout: Duration::from_secs(2),
+            lock_timeout: Duration::from_secs(1),
+            statement_timeout: Duration::from_secs(2),
+        },
+    )
 }
 
 /// Applies pending migrations; returns the versions applied.
 pub fn run_migrations(pool: &PgPool) -> Result<Vec<String>, RepositoryError> {
+    use diesel::RunQueryDsl;
     let mut conn = pool.get().map_err(errors::pool_error)?;
-    conn.run_pending_migrations(MIGRATIONS)
+    // A migration may rightly take longer than any request's statement:
+    // lift the session limits for it, and restore them before the connection
+    // goes back to the pool.
+    let limits: (String, String) = diesel::select((
+        current_setting("lock_timeout"),
+        current_setting("statement_timeout"),
+    ))
+    .get_result(&mut conn)
+    .map_err(errors::db_error)?;
+    conn.batch_execute("SET lock_timeout = 0; SET statement_timeout = 0")
+        .map_err(errors::db_error)?;
+    let result = conn
+        .run_pending_migrations(MIGRATIONS)
         .map(|applied| applied.iter().map(|v| v.to_string()).collect())
-        .map_err(|e| RepositoryError::Unexpected(format!("migrations failed: {e}")))
+        .map_err(|e| RepositoryError::Unexpected(format!("migrations failed: {e}")));
+    diesel::select((
+        set_config("lock_timeout", limits.0, false),
+        set_config("statement_timeout", limits.1, false),
+    ))
+    .execute(&mut conn)
+    .map_err(errors::db_error)?;
+    result
 }
+
+diesel::define_sql_function!(fn current_setting(name: diesel::sql_types::Text) -> diesel::sql_types::Text);
+diesel::define_sql_function!(fn set_config(name: diesel::sql_types::Text, value: diesel::sql_types::Text, local: diesel::sql_types::Bool) -> diesel::sql_types::Text);
 
 /// Every repository port, on one pool.
 #[derive(Clone)]

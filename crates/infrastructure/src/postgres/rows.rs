@@ -28,6 +28,7 @@ pub(super) struct UserRow {
     pub display_name: String,
     pub role: String,
     pub password_hash: String,
+    pub disabled: bool,
 }
 
 impl UserRow {
@@ -43,6 +44,7 @@ impl UserRow {
                 email: self.email,
                 display_name: self.display_name,
                 role,
+                disabled: self.disabled,
             },
             password_hash: PasswordHash(self.password_hash),
         })

@@ -8,6 +8,7 @@ diesel::table! {
         role -> Text,
         password_hash -> Text,
         created_at -> Timestamptz,
+        disabled -> Bool,
     }
 }
 

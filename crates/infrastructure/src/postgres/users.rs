@@ -3,10 +3,13 @@
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error};
 use request_desk_domain::ports::{CreateUserError, UserRepository};
-use request_desk_domain::user::{Email, NewUser, User, UserCredentials};
+use request_desk_domain::user::{Email, NewUser, User, UserChanges, UserCredentials};
 use request_desk_domain::{RepositoryError, UserId};
 
-use super::errors::db_error;
+use request_desk_domain::live::LiveEvent;
+
+use super::changes::announce;
+use super::errors::{db_error, TxError};
 use super::rows::{NewUserRow, UserRow};
 use super::schema::users;
 use super::PgStore;
@@ -70,5 +73,42 @@ impl UserRepository for PgStore {
             .into_iter()
             .map(UserRow::into_user)
             .collect()
+    }
+
+    fn update(&self, id: UserId, changes: UserChanges) -> Result<Option<User>, RepositoryError> {
+        let mut conn = self.conn()?;
+        conn.transaction(|conn| {
+            let found: Option<UserRow> = users::table
+                .find(id.0)
+                .for_update()
+                .select(UserRow::as_select())
+                .first(conn)
+                .optional()?;
+            let Some(mut row) = found else {
+                return Ok(None);
+            };
+            if let Some(role) = changes.role {
+                row.role = role.as_str().to_owned();
+            }
+            if let Some(disabled) = changes.disabled {
+                row.disabled = disabled;
+            }
+            let row: UserRow = diesel::update(users::table.find(id.0))
+                .set((users::role.eq(&row.role), users::disabled.eq(row.disabled)))
+                .returning(UserRow::as_returning())
+                .get_result(conn)?;
+            // Every instance (this one too) learns of it from the change stream.
+            announce::<RepositoryError>(
+                conn,
+                &[LiveEvent::UserChanged {
+                    user: id,
+                    disabled: row.disabled,
+                }],
+            )?;
+            Ok::<_, TxError<RepositoryError>>(Some(row))
+        })
+        .map_err(TxError::into_error)?
+        .map(UserRow::into_user)
+        .transpose()
     }
 }

@@ -5,13 +5,17 @@ use std::collections::HashMap;
 use actix_web::{web, HttpResponse};
 use request_desk_domain::RequestDesk;
 
-use super::{query_date, query_int, run};
+use super::{query_date, query_int, run, Endpoint};
 use crate::auth::SignedIn;
 use crate::error::ApiError;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/availability", web::get().to(availability))
-        .route("/availability/changes", web::get().to(changes));
+    Endpoint::new("/availability")
+        .get(availability)
+        .register(cfg);
+    Endpoint::new("/availability/changes")
+        .get(changes)
+        .register(cfg);
 }
 
 type Query = web::Query<HashMap<String, String>>;

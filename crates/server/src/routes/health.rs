@@ -5,21 +5,27 @@ use request_desk_infrastructure::hub::Hub;
 use request_desk_infrastructure::postgres::PgStore;
 use serde_json::json;
 
+use super::Endpoint;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/health/live", web::get().to(live))
-        .route("/health/ready", web::get().to(ready))
-        .route("/metrics", web::get().to(metrics));
+    Endpoint::new("/health/live").get(live).register(cfg);
+    Endpoint::new("/health/ready").get(ready).register(cfg);
+    Endpoint::new("/metrics").get(metrics).register(cfg);
 }
 
 async fn live() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "live" }))
 }
 
-async fn ready(store: web::Data<PgStore>) -> Result<HttpResponse, ApiError> {
-    let store = store.clone();
+/// The readiness probe's own one-connection pool (`postgres::health_pool`):
+/// ready means the database answers, even while the main pool is busy.
+#[derive(Debug, Clone)]
+pub struct HealthCheck(pub PgStore);
+
+async fn ready(health: web::Data<HealthCheck>) -> Result<HttpResponse, ApiError> {
+    let store = health.0.clone();
     match web::block(move || store.ping()).await? {
         Ok(()) => Ok(HttpResponse::Ok().json(json!({ "status": "ready", "database": "up" }))),
         Err(e) => {

@@ -3,7 +3,7 @@
 //! Handlers are thin: parse the body or query, run the use case on the
 //! blocking pool (`web::block`, Diesel is synchronous), map the result.
 
-use actix_web::web;
+use actix_web::{web, FromRequest, Handler, HttpRequest, HttpResponse, Resource, Responder};
 use request_desk_domain::serde_formats::parse_date;
 use request_desk_domain::validation::FieldError;
 use request_desk_domain::RequestDesk;
@@ -30,6 +30,82 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(notifications::configure),
     )
     .configure(health::configure);
+}
+
+/// One path and the methods it answers. A `GET` also answers `HEAD` (actix
+/// sends the headers without the body); any other method answers 405
+/// `method_not_allowed` with `Allow`.
+pub struct Endpoint {
+    resource: Resource,
+    allow: Vec<&'static str>,
+}
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("allow", &self.allow)
+            .finish()
+    }
+}
+
+macro_rules! method {
+    ($name:ident, $route:ident, $verb:literal) => {
+        pub fn $name<F, Args>(mut self, handler: F) -> Self
+        where
+            F: Handler<Args>,
+            Args: FromRequest + 'static,
+            F::Output: Responder + 'static,
+        {
+            self.resource = self.resource.route(web::$route().to(handler));
+            self.allow.push($verb);
+            self
+        }
+    };
+}
+
+impl Endpoint {
+    pub fn new(path: &str) -> Endpoint {
+        Endpoint {
+            resource: web::resource(path),
+            allow: Vec::new(),
+        }
+    }
+
+    pub fn get<F, Args>(mut self, handler: F) -> Self
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        self.resource = self
+            .resource
+            .route(web::get().to(handler.clone()))
+            .route(web::head().to(handler));
+        self.allow.extend(["GET", "HEAD"]);
+        self
+    }
+
+    method!(post, post, "POST");
+    method!(put, put, "PUT");
+    method!(patch, patch, "PATCH");
+    method!(delete, delete, "DELETE");
+
+    pub fn register(self, cfg: &mut web::ServiceConfig) {
+        let allow = self.allow.join(", ");
+        cfg.service(
+            self.resource
+                .default_service(web::to(move |req: HttpRequest| {
+                    let allow = allow.clone();
+                    async move {
+                        Err::<HttpResponse, _>(ApiError::method_not_allowed(
+                            req.method().as_str(),
+                            req.path(),
+                            &allow,
+                        ))
+                    }
+                })),
+        );
+    }
 }
 
 /// Runs a use case off the async workers and flattens both error layers.

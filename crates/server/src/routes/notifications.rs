@@ -5,14 +5,18 @@ use std::collections::HashMap;
 use actix_web::{web, HttpResponse};
 use request_desk_domain::{NotificationId, RequestDesk};
 
-use super::run;
+use super::{run, Endpoint};
 use crate::auth::SignedIn;
 use crate::error::ApiError;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/notifications", web::get().to(inbox))
-        .route("/notifications/read-all", web::post().to(read_all))
-        .route("/notifications/{id}/read", web::post().to(read));
+    Endpoint::new("/notifications").get(inbox).register(cfg);
+    Endpoint::new("/notifications/read-all")
+        .post(read_all)
+        .register(cfg);
+    Endpoint::new("/notifications/{id}/read")
+        .post(read)
+        .register(cfg);
 }
 
 async fn inbox(

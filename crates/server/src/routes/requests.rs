@@ -9,18 +9,27 @@ use request_desk_domain::validation::FieldError;
 use request_desk_domain::{HoldId, RequestDesk, RequestId};
 use serde::Deserialize;
 
-use super::{body_date, query_date, query_int, required, run};
+use super::{body_date, query_date, query_int, required, run, Endpoint};
 use crate::auth::SignedIn;
+use crate::booking_gate::BookingGate;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/requests", web::post().to(create))
-        .route("/requests", web::get().to(list))
-        .route("/requests/{id}", web::get().to(get))
-        .route("/requests/{id}", web::put().to(update))
-        .route("/requests/{id}/cancel", web::post().to(cancel))
-        .route("/requests/{id}/status", web::patch().to(set_status));
+    Endpoint::new("/requests")
+        .get(list)
+        .post(create)
+        .register(cfg);
+    Endpoint::new("/requests/{id}")
+        .get(get)
+        .put(update)
+        .register(cfg);
+    Endpoint::new("/requests/{id}/cancel")
+        .post(cancel)
+        .register(cfg);
+    Endpoint::new("/requests/{id}/status")
+        .patch(set_status)
+        .register(cfg);
 }
 
 #[derive(Debug, Deserialize)]
@@ -55,12 +64,16 @@ fn request_id(raw: &str) -> Result<RequestId, ApiError> {
 async fn create(
     desk: web::Data<RequestDesk>,
     metrics: web::Data<Metrics>,
+    gate: web::Data<BookingGate>,
     SignedIn(actor): SignedIn,
     body: web::Json<RequestBody>,
 ) -> Result<HttpResponse, ApiError> {
     let input = body.into_inner().input()?;
     let started = std::time::Instant::now();
-    let result = run(&desk, move |d| d.create_request(&actor, &input)).await;
+    let result = match gate.enter(input.due_date).await {
+        Ok(_admitted) => run(&desk, move |d| d.create_request(&actor, &input)).await,
+        Err(e) => Err(e),
+    };
     let outcome = match &result {
         Ok(_) => "created",
         Err(e) => e.code,
@@ -99,12 +112,15 @@ async fn get(
 
 async fn update(
     desk: web::Data<RequestDesk>,
+    gate: web::Data<BookingGate>,
     SignedIn(actor): SignedIn,
     id: web::Path<String>,
     body: web::Json<RequestBody>,
 ) -> Result<HttpResponse, ApiError> {
     let id = request_id(&id)?;
     let input = body.into_inner().input()?;
+    // The new date is the one a move may wait on (the old one is only released).
+    let _admitted = gate.enter(input.due_date).await?;
     Ok(HttpResponse::Ok().json(run(&desk, move |d| d.update_request(&actor, id, &input)).await?))
 }
 

@@ -8,18 +8,17 @@ use request_desk_domain::RequestDesk;
 use serde::Deserialize;
 use time::Date;
 
-use super::{required, run};
+use super::{required, run, Endpoint};
 use crate::auth::SignedIn;
 use crate::error::ApiError;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/settings/public", web::get().to(public))
-        .route("/settings", web::put().to(update))
-        .route("/capacity/overrides/{date}", web::put().to(set_override))
-        .route(
-            "/capacity/overrides/{date}",
-            web::delete().to(clear_override),
-        );
+    Endpoint::new("/settings/public").get(public).register(cfg);
+    Endpoint::new("/settings").put(update).register(cfg);
+    Endpoint::new("/capacity/overrides/{date}")
+        .put(set_override)
+        .delete(clear_override)
+        .register(cfg);
 }
 
 async fn public(desk: web::Data<RequestDesk>) -> Result<HttpResponse, ApiError> {

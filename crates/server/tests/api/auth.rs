@@ -14,10 +14,11 @@ async fn registering_creates_a_requester_without_exposing_the_hash() {
     assert_eq!(user["displayName"], "Carol");
     assert_eq!(user["role"], "requester");
     assert!(user["id"].is_i64());
+    assert_eq!(user["disabled"], false);
     assert_eq!(
         user.as_object().unwrap().len(),
-        4,
-        "only id, email, displayName, role: {user}"
+        5,
+        "only id, email, displayName, role, disabled: {user}"
     );
 
     let token = app.login("carol@example.com").await;

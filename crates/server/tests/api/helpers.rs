@@ -98,6 +98,7 @@ pub fn settings(db: &TestDatabase) -> ServerSettings {
     ServerSettings {
         database_url: db.url.clone(),
         pool_size: 8,
+        limits: request_desk_server::Limits::default(),
         jwt_secret: JWT_SECRET.into(),
         jwt_ttl: time::Duration::minutes(30),
         hold_ttl: request_desk_domain::hold::HoldTtl::DEFAULT,
@@ -121,12 +122,27 @@ impl TestApp {
 
     /// Another instance over the same database (a second server process, as PostgreSQL sees it).
     pub async fn spawn_on(db: std::sync::Arc<TestDatabase>) -> TestApp {
+        let settings = settings(&db);
+        Self::spawn_with(db, settings).await
+    }
+
+    /// A server over a fresh database, with settings changed by `change`.
+    pub async fn spawn_configured(change: impl FnOnce(&mut ServerSettings)) -> TestApp {
+        let db = std::sync::Arc::new(
+            tokio::task::spawn_blocking(TestDatabase::create)
+                .await
+                .unwrap(),
+        );
+        let mut settings = settings(&db);
+        change(&mut settings);
+        Self::spawn_with(db, settings).await
+    }
+
+    pub async fn spawn_with(db: std::sync::Arc<TestDatabase>, settings: ServerSettings) -> TestApp {
         if std::env::var_os("TEST_LOG").is_some() {
             request_desk_server::telemetry::init(request_desk_server::config::LogFormat::Text);
         }
-        let app = Application::build(settings(&db))
-            .await
-            .expect("build the app");
+        let app = Application::build(settings).await.expect("build the app");
         let base = format!("http://{}", app.addr());
         actix_web::rt::spawn(app.run());
         TestApp {

@@ -3,6 +3,7 @@
 mod auth;
 mod availability;
 mod concurrency;
+mod hardening;
 mod helpers;
 mod holds;
 mod live;
