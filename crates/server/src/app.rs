@@ -328,6 +328,8 @@ impl Application {
             shutdown_signal().await;
             tracing::info!("shutting down: closing hub connections");
             hub.shutdown();
+            // Let the writers send their farewells, within reason.
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(5), hub.closed()).await;
             handle.stop(true).await;
         });
         self.server.await

@@ -107,13 +107,19 @@ impl TokenSigner {
 
     /// The user a token was issued to, if its signature and times are valid.
     pub fn subject(&self, token: &str) -> Option<UserId> {
+        self.subject_until(token).map(|(id, _)| id)
+    }
+
+    /// The user a token was issued to and when the token expires (`exp`).
+    pub fn subject_until(&self, token: &str) -> Option<(UserId, OffsetDateTime)> {
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).ok()?;
         let now = OffsetDateTime::now_utc().unix_timestamp();
         // jsonwebtoken checks `exp` and `nbf`, not an `iat` from the future.
         if data.claims.iat > now + LEEWAY_SECONDS as i64 {
             return None;
         }
-        Some(UserId(data.claims.sub.parse().ok()?))
+        let expires = OffsetDateTime::from_unix_timestamp(data.claims.exp).ok()?;
+        Some((UserId(data.claims.sub.parse().ok()?), expires))
     }
 }
 
@@ -302,12 +308,17 @@ impl Tokens {
     /// user is not cached. For the hub's (synchronous) authentication; REST
     /// handlers use [`Tokens::authenticate`], which looks up off the workers.
     pub fn verify(&self, token: &str) -> Option<Actor> {
-        let id = self.signer.subject(token)?;
+        self.verify_until(token).map(|(actor, _)| actor)
+    }
+
+    /// [`Tokens::verify`], and when the token expires.
+    pub fn verify_until(&self, token: &str) -> Option<(Actor, OffsetDateTime)> {
+        let (id, expires) = self.signer.subject_until(token)?;
         let user = match self.users.fresh(id) {
             Some(user) => user,
             None => self.users.fetch(id).ok()?,
         };
-        actor_of(user).ok()
+        Some((actor_of(user).ok()?, expires))
     }
 
     /// The actor a token speaks for, its user looked up on the blocking pool

@@ -4,7 +4,7 @@
 //! (`request_desk_infrastructure::live`), wired in [`crate::app`].
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
@@ -24,9 +24,19 @@ pub struct Backend {
 
 impl HubBackend for Backend {
     fn authenticate(&self, token: &str) -> Option<HubUser> {
-        self.tokens.verify(token).map(|actor| HubUser {
-            user_id: actor.id.0,
-            role: actor.role.as_str().to_owned(),
+        self.authenticate_until(token).map(|(user, _)| user)
+    }
+
+    /// The connection is closed (with `allowReconnect: true`) when its token expires.
+    fn authenticate_until(&self, token: &str) -> Option<(HubUser, Option<SystemTime>)> {
+        self.tokens.verify_until(token).map(|(actor, expires)| {
+            (
+                HubUser {
+                    user_id: actor.id.0,
+                    role: actor.role.as_str().to_owned(),
+                },
+                Some(SystemTime::from(expires)),
+            )
         })
     }
 

@@ -149,7 +149,13 @@ impl LiveEvents for HubDelivery {
                 // here (Close with allowReconnect: true) once the hub engine
                 // can close one user's connections (issue 12). New negotiates
                 // and connects are already refused (the server's token check).
-                LiveEvent::UserChanged { .. } => {}
+                // A disabled user's open connections close at once, on every
+                // instance; the client is told to sign in again.
+                LiveEvent::UserChanged { user, disabled } => {
+                    if *disabled {
+                        self.hub.close_user(user.0, "your account was disabled");
+                    }
+                }
             }
         }
     }

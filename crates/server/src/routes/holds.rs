@@ -6,6 +6,7 @@ use serde::Deserialize;
 
 use super::{body_date, run};
 use crate::auth::SignedIn;
+use crate::booking_gate::BookingGate;
 use crate::error::ApiError;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -21,10 +22,13 @@ struct HoldBody {
 
 async fn take(
     desk: web::Data<RequestDesk>,
+    gate: web::Data<BookingGate>,
     SignedIn(actor): SignedIn,
     body: web::Json<HoldBody>,
 ) -> Result<HttpResponse, ApiError> {
     let date = body_date("date", body.into_inner().date)?;
+    // A hold waits on its day's row like a booking, so it queues at the same gate.
+    let _admitted = gate.enter(date).await?;
     Ok(HttpResponse::Created().json(run(&desk, move |d| d.take_hold(&actor, date)).await?))
 }
 

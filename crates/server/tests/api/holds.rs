@@ -242,13 +242,10 @@ async fn of_concurrent_holds_and_bookings_through_two_instances_exactly_the_free
     for i in 0..24 {
         let email = format!("contender{i}@example.com");
         let (status, _) = a
-            .send(
-                Method::POST,
-                "/api/auth/register",
-                None,
-                Some(
-                    json!({ "email": email, "password": PASSWORD, "displayName": format!("C{i}") }),
-                ),
+            .post(
+                "/api/users",
+                &admin,
+                json!({ "email": email, "password": PASSWORD, "displayName": format!("C{i}"), "role": "requester" }),
             )
             .await;
         assert_eq!(status, StatusCode::CREATED);
