@@ -155,6 +155,10 @@ impl HubBackend for LateBackend {
         self.0.get()?.authenticate(token)
     }
 
+    fn authenticate_until(&self, token: &str) -> Option<(HubUser, Option<std::time::SystemTime>)> {
+        self.0.get()?.authenticate_until(token)
+    }
+
     fn capacity_changes_since(
         &self,
         version: i64,
