@@ -56,7 +56,8 @@ let connection: FakeConnection;
 
 vi.mock('@microsoft/signalr', () => ({
   HubConnectionState: { Connected: 'Connected', Disconnected: 'Disconnected', Disconnecting: 'Disconnecting' },
-  LogLevel: { Warning: 3 },
+  LogLevel: { Warning: 3, None: 6 },
+  HttpTransportType: { WebSockets: 1 },
   HubConnectionBuilder: class {
     withUrl() {
       return this;
@@ -85,7 +86,7 @@ const { LiveCapacity } = await import('./LiveCapacity');
 
 // ----- helpers --------------------------------------------------------------
 function day(date: string, used: number, version: number): Day {
-  return { date, capacity: 10, used, remaining: 10 - used, percent: used * 10, status: 'available', version };
+  return { date, capacity: 10, used, held: 0, remaining: 10 - used, percent: used * 10, status: 'available', reason: null, note: null, version };
 }
 
 function deferred<T>() {

@@ -8,9 +8,12 @@ function day(date: string, used: number, version: number, capacity = 10): Day {
     date,
     capacity,
     used,
+    held: 0,
     remaining,
     percent: Math.round((used * 100) / capacity),
     status: remaining === 0 ? 'full' : used * 100 >= 60 * capacity ? 'limited' : 'available',
+    reason: null,
+    note: null,
     version,
   };
 }
