@@ -5,7 +5,7 @@
 //! in progress, completed). Everything a client sees about a day — remaining,
 //! percent, status — is derived here from those two numbers and the settings.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use time::Date;
 
 use crate::settings::{BookingCalendar, ThresholdPercent};
@@ -39,7 +39,7 @@ impl Capacity {
 }
 
 /// The four statuses a day shows in the picker.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DayStatus {
     Available,
@@ -48,13 +48,31 @@ pub enum DayStatus {
     Closed,
 }
 
+/// Why a day is closed (the contract's `Day.reason`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClosedReason {
+    /// Before today.
+    Past,
+    /// After today + bookingWindowDays: it opens later.
+    NotOpenYet,
+    /// One of the closed weekdays.
+    ClosedWeekday,
+    /// Its capacity is 0.
+    NoCapacity,
+}
+
 /// What storage knows about one date. Dates never touched have no record and
 /// behave like `DayRecord::untouched`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DayRecord {
     pub date: Date,
     pub capacity_override: Option<Capacity>,
+    /// The override's note, if any.
+    pub note: Option<String>,
     pub used: u32,
+    /// Live (unexpired) holds on this date.
+    pub held: u32,
     /// Global change number of this date's last change (0 if never changed).
     pub version: i64,
 }
@@ -65,7 +83,9 @@ impl DayRecord {
         DayRecord {
             date,
             capacity_override: None,
+            note: None,
             used: 0,
+            held: 0,
             version: 0,
         }
     }
@@ -75,23 +95,76 @@ impl DayRecord {
         self.capacity_override.unwrap_or(daily)
     }
 
-    /// Whether one more request fits.
+    /// Whether one more slot (a booking or a hold) fits: `used + held < capacity`.
     pub fn has_room(&self, daily: Capacity) -> bool {
-        self.used < self.capacity(daily).get()
+        u64::from(self.used) + u64::from(self.held) < u64::from(self.capacity(daily).get())
     }
 }
 
+/// Why a date cannot take one more booking or hold, judged inside the
+/// transaction that would take it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// Before `min` or after `max`.
+    OutOfWindow { date: Date, min: Date, max: Date },
+    /// A closed weekday, or capacity 0.
+    Closed { date: Date },
+    /// Every slot is booked or held.
+    Full { day: Day },
+}
+
+/// The one admission rule for a new slot on `record`'s date (a booking, a
+/// move onto it, or a hold), applied by the repository inside its
+/// transaction, with `record` locked and `calendar` built from the settings
+/// in force at that moment. `with_own_hold` is true when the slot comes from
+/// a live hold of the same person on that date: it was admitted when taken,
+/// so only the calendar is checked again.
+pub fn admit(
+    calendar: &BookingCalendar,
+    record: &DayRecord,
+    with_own_hold: bool,
+) -> Result<(), Refusal> {
+    let date = record.date;
+    match calendar.closed_reason(date) {
+        Some(ClosedReason::Past | ClosedReason::NotOpenYet) => {
+            return Err(Refusal::OutOfWindow {
+                date,
+                min: calendar.min_date,
+                max: calendar.max_date,
+            })
+        }
+        Some(_) => return Err(Refusal::Closed { date }),
+        None => {}
+    }
+    if with_own_hold {
+        return Ok(());
+    }
+    if record.capacity(calendar.daily_capacity).get() == 0 {
+        return Err(Refusal::Closed { date });
+    }
+    if !record.has_room(calendar.daily_capacity) {
+        return Err(Refusal::Full {
+            day: Day::from_record(record, calendar),
+        });
+    }
+    Ok(())
+}
+
 /// A day as clients see it (`Day` in the contract).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Day {
     #[serde(with = "crate::serde_formats::date")]
     pub date: Date,
     pub capacity: u32,
     pub used: u32,
+    pub held: u32,
     pub remaining: u32,
     pub percent: u32,
     pub status: DayStatus,
+    /// Set exactly when `status` is `closed`.
+    pub reason: Option<ClosedReason>,
+    pub note: Option<String>,
     pub version: i64,
 }
 
@@ -100,9 +173,14 @@ impl Day {
     pub fn from_record(record: &DayRecord, calendar: &BookingCalendar) -> Day {
         let capacity = record.capacity(calendar.daily_capacity).get();
         let used = record.used;
-        let remaining = capacity.saturating_sub(used);
-        let percent = percent(used, capacity);
-        let status = if !calendar.is_bookable(record.date) || capacity == 0 {
+        let held = record.held;
+        let taken = used.saturating_add(held);
+        let remaining = capacity.saturating_sub(taken);
+        let percent = percent(taken, capacity);
+        let reason = calendar
+            .closed_reason(record.date)
+            .or((capacity == 0).then_some(ClosedReason::NoCapacity));
+        let status = if reason.is_some() {
             DayStatus::Closed
         } else if remaining == 0 {
             DayStatus::Full
@@ -115,9 +193,12 @@ impl Day {
             date: record.date,
             capacity,
             used,
+            held,
             remaining,
             percent,
             status,
+            reason,
+            note: record.note.clone(),
             version: record.version,
         }
     }
@@ -161,10 +242,10 @@ mod tests {
 
     fn day(used: u32, capacity_override: Option<u32>, on: Date, cal: &BookingCalendar) -> Day {
         let record = DayRecord {
-            date: on,
             capacity_override: capacity_override.map(|c| Capacity::new(c.into()).unwrap()),
             used,
             version: 7,
+            ..DayRecord::untouched(on)
         };
         Day::from_record(&record, cal)
     }
@@ -258,5 +339,80 @@ mod tests {
         assert!(!r.has_room(daily));
         r.capacity_override = Some(Capacity::new(3).unwrap());
         assert!(r.has_room(daily));
+    }
+
+    #[test]
+    fn held_slots_count_like_booked_ones_but_are_reported_apart() {
+        let cal = calendar(10, 60, &[]);
+        let record = DayRecord {
+            used: 4,
+            held: 3,
+            ..DayRecord::untouched(date!(2026 - 05 - 12))
+        };
+        let d = Day::from_record(&record, &cal);
+        assert_eq!((d.used, d.held, d.remaining, d.percent), (4, 3, 3, 70));
+        assert_eq!(d.status, DayStatus::Limited);
+        let full = DayRecord { held: 6, ..record };
+        assert_eq!(Day::from_record(&full, &cal).status, DayStatus::Full);
+        assert!(!full.has_room(cal.daily_capacity));
+    }
+
+    #[test]
+    fn a_closed_day_says_why_and_an_open_one_has_no_reason() {
+        let cal = calendar(10, 60, &[Weekday::Friday]);
+        let reason = |used, cap, on| day(used, cap, on, &cal).reason;
+        assert_eq!(
+            reason(0, None, date!(2026 - 05 - 10)),
+            Some(ClosedReason::Past)
+        );
+        assert_eq!(
+            reason(0, None, date!(2026 - 07 - 11)),
+            Some(ClosedReason::NotOpenYet)
+        );
+        assert_eq!(
+            reason(0, None, date!(2026 - 05 - 15)),
+            Some(ClosedReason::ClosedWeekday)
+        );
+        assert_eq!(
+            reason(0, Some(0), date!(2026 - 05 - 12)),
+            Some(ClosedReason::NoCapacity)
+        );
+        assert_eq!(reason(10, None, date!(2026 - 05 - 12)), None);
+    }
+
+    #[test]
+    fn admit_refuses_by_window_then_weekday_then_capacity() {
+        let cal = calendar(2, 60, &[Weekday::Friday]);
+        let at = |on: Date, used: u32| DayRecord {
+            used,
+            ..DayRecord::untouched(on)
+        };
+        assert!(matches!(
+            admit(&cal, &at(date!(2026 - 05 - 10), 0), false),
+            Err(Refusal::OutOfWindow { min, .. }) if min == date!(2026 - 05 - 11)
+        ));
+        assert!(matches!(
+            admit(&cal, &at(date!(2026 - 07 - 11), 0), true),
+            Err(Refusal::OutOfWindow { .. })
+        ));
+        assert!(matches!(
+            admit(&cal, &at(date!(2026 - 05 - 15), 0), false),
+            Err(Refusal::Closed { .. })
+        ));
+        let zero = DayRecord {
+            capacity_override: Some(Capacity::new(0).unwrap()),
+            ..at(date!(2026 - 05 - 12), 0)
+        };
+        assert!(matches!(
+            admit(&cal, &zero, false),
+            Err(Refusal::Closed { .. })
+        ));
+        assert_eq!(admit(&cal, &at(date!(2026 - 05 - 12), 1), false), Ok(()));
+        assert!(matches!(
+            admit(&cal, &at(date!(2026 - 05 - 12), 2), false),
+            Err(Refusal::Full { day }) if day.used == 2 && day.status == DayStatus::Full
+        ));
+        // A slot held by the same person was admitted when taken.
+        assert_eq!(admit(&cal, &at(date!(2026 - 05 - 12), 2), true), Ok(()));
     }
 }

@@ -15,6 +15,7 @@
 pub mod capacity;
 pub mod error;
 pub mod ids;
+pub mod live;
 pub mod notification;
 pub mod permissions;
 pub mod ports;
@@ -25,7 +26,7 @@ pub mod settings;
 pub mod user;
 pub mod validation;
 
-pub use capacity::{Capacity, Day, DayRecord, DayStatus};
+pub use capacity::{Capacity, ClosedReason, Day, DayRecord, DayStatus, Refusal};
 pub use error::RepositoryError;
 pub use ids::{NotificationId, RequestId, UserId};
 pub use services::{Ports, RequestDesk};

@@ -7,15 +7,16 @@
 
 use time::{Date, OffsetDateTime};
 
-use crate::capacity::{Capacity, DayRecord, DayStatus};
+use crate::capacity::{Capacity, Day, DayRecord, Refusal};
 use crate::error::RepositoryError;
 use crate::ids::{NotificationId, RequestId, UserId};
-use crate::notification::{Inbox, NewNotification, Notification};
+use crate::notification::Inbox;
 use crate::request::{
     NewRequest, Request, RequestFields, RequestFilter, RequestPage, RequestStatus,
 };
 use crate::settings::{CapacitySettings, StoredSettings};
 use crate::user::{Email, NewUser, Password, PasswordHash, User, UserCredentials};
+use crate::validation::FieldError;
 
 /// Why an account could not be created.
 #[derive(Debug, thiserror::Error)]
@@ -53,44 +54,85 @@ pub trait PasswordHasher: Send + Sync + 'static {
 pub trait SettingsRepository: Send + Sync + 'static {
     /// The stored settings, or the contract's defaults (version 0) if never saved.
     fn load(&self) -> Result<StoredSettings, RepositoryError>;
-    /// Replaces the settings and stamps them with a new global version.
-    fn save(&self, settings: &CapacitySettings) -> Result<StoredSettings, RepositoryError>;
+    /// Replaces the settings, stamps them with a new global version and
+    /// announces `SettingsChanged`, in one transaction.
+    fn save(
+        &self,
+        settings: &CapacitySettings,
+        at: OffsetDateTime,
+    ) -> Result<StoredSettings, RepositoryError>;
+}
+
+/// Which dates a [`DayRepository::snapshot`] reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pick {
+    /// `[from, to]`, each defaulting to the booking window of the settings
+    /// in the snapshot (validated by [`Pick::resolve`]).
+    Range {
+        from: Option<Date>,
+        to: Option<Date>,
+        now: OffsetDateTime,
+    },
+    /// Every date whose version is greater than this.
+    ChangedSince(i64),
+}
+
+/// Settings, versions and days read together from one snapshot.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snapshot {
+    pub settings: StoredSettings,
+    /// The newest global change number (days and settings) in the snapshot.
+    pub version: i64,
+    /// The records the pick selected that exist, in date order, with live holds counted.
+    pub records: Vec<DayRecord>,
+    /// The dates a `Range` pick resolved to (`None` for `ChangedSince`).
+    pub range: Option<(Date, Date)>,
 }
 
 #[cfg_attr(feature = "mock", mockall::automock)]
 pub trait DayRepository: Send + Sync + 'static {
-    /// The records of dates in `[from, to]` that have one, in date order.
-    /// Dates without a record are untouched. MUST cost a constant number of queries.
-    fn in_range(&self, from: Date, to: Date) -> Result<Vec<DayRecord>, RepositoryError>;
-    /// Every date whose version is greater than `version`, in date order.
-    fn changed_since(&self, version: i64) -> Result<Vec<DayRecord>, RepositoryError>;
-    /// The newest global change number (days and settings), 0 if nothing changed yet.
-    fn latest_version(&self) -> Result<i64, RepositoryError>;
-    /// Sets a date's capacity override, stamping the date with a new version.
+    /// Reads the settings, the newest version and the picked days in one
+    /// read-only REPEATABLE READ transaction, so they agree with each other.
+    /// MUST cost a constant number of queries.
+    ///
+    /// # Errors
+    /// [`SnapshotError::Invalid`] when a `Range` does not resolve (see [`Pick::resolve`]).
+    fn snapshot(&self, pick: Pick) -> Result<Snapshot, SnapshotError>;
+    /// Sets a date's capacity override, stamping the date and announcing it.
     fn set_override(
         &self,
         date: Date,
         capacity: Capacity,
         note: Option<String>,
-    ) -> Result<DayRecord, RepositoryError>;
-    /// Removes a date's override (if any), stamping the date with a new version.
-    fn clear_override(&self, date: Date) -> Result<DayRecord, RepositoryError>;
+        at: OffsetDateTime,
+    ) -> Result<Day, RepositoryError>;
+    /// Removes a date's override (if any), stamping the date and announcing it.
+    fn clear_override(&self, date: Date, at: OffsetDateTime) -> Result<Day, RepositoryError>;
+}
+
+/// Why a snapshot was not read.
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    #[error(transparent)]
+    Invalid(#[from] FieldError),
+    #[error(transparent)]
+    Repository(#[from] RepositoryError),
 }
 
 /// A committed change to a request and the dates whose numbers it changed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Booked {
     pub request: Request,
-    /// Each touched date as it is after the commit, newly versioned.
-    pub changed_days: Vec<DayRecord>,
+    /// Each touched date as committed, newly versioned, under the settings in force.
+    pub changed_days: Vec<Day>,
 }
 
 /// Why an atomic booking step did not happen. Nothing was written.
 #[derive(Debug, thiserror::Error)]
 pub enum BookingError {
-    /// The date had no room at the moment of the write.
-    #[error("no capacity left on {}", .0.date)]
-    CapacityFull(DayRecord),
+    /// [`admit`](crate::capacity::admit) refused the date at the moment of the write.
+    #[error("the date cannot take this request: {0:?}")]
+    Refused(Refusal),
     #[error("request not found")]
     NotFound,
     /// The request's status was no longer the expected one (a concurrent change won).
@@ -100,123 +142,68 @@ pub enum BookingError {
     Repository(#[from] RepositoryError),
 }
 
+/// A status change to make, and whom it tells.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transition {
+    pub from: RequestStatus,
+    pub to: RequestStatus,
+    pub at: OffsetDateTime,
+    /// Store a `StatusChanged` notification for the requester, in the same transaction.
+    pub notify_requester: bool,
+    /// Said by whoever made the change (e.g. why it was rejected).
+    pub reason: Option<String>,
+}
+
 #[cfg_attr(feature = "mock", mockall::automock)]
 pub trait RequestRepository: Send + Sync + 'static {
-    /// Takes a slot on the due date and stores the request, atomically.
+    /// Takes a slot on the due date and stores the request, assigned to the
+    /// default designer in force, and notifies that assignee, atomically.
     ///
     /// # Errors
-    /// MUST return [`BookingError::CapacityFull`] when the date's `used` has
-    /// reached its capacity (override, else `daily`) at the moment of the
+    /// MUST return [`BookingError::Refused`] when [`admit`](crate::capacity::admit)
+    /// refuses the date under the settings in force at the moment of the
     /// write, also under any concurrency and across processes.
-    fn create(&self, request: NewRequest, daily: Capacity) -> Result<Booked, BookingError>;
+    fn create(&self, request: NewRequest) -> Result<Booked, BookingError>;
     fn find(&self, id: RequestId) -> Result<Option<Request>, RepositoryError>;
     fn list(&self, filter: &RequestFilter) -> Result<RequestPage, RepositoryError>;
     /// Replaces the editable fields if the status is still `expected`. When the
     /// due date changes and the request holds a slot, the slot moves atomically:
     /// both dates are locked in date order (no deadlock) and nothing changes if
-    /// the new date is full.
+    /// [`admit`](crate::capacity::admit) refuses the new date.
     ///
     /// # Errors
-    /// [`BookingError::CapacityFull`] for a full new date,
+    /// [`BookingError::Refused`] for a new date that cannot take it,
     /// [`BookingError::StatusChanged`] when the status is no longer `expected`.
     fn update(
         &self,
         id: RequestId,
         expected: RequestStatus,
         fields: &RequestFields,
-        daily: Capacity,
         at: OffsetDateTime,
     ) -> Result<Booked, BookingError>;
     /// Sets the status to `to` if it is still `from`, freeing the slot when
-    /// `from` holds one and `to` does not.
+    /// `from` holds one and `to` does not, and stores the notification the
+    /// transition asks for.
     ///
     /// # Errors
     /// [`BookingError::StatusChanged`] when the status is no longer `from`.
-    fn transition(
-        &self,
-        id: RequestId,
-        from: RequestStatus,
-        to: RequestStatus,
-        at: OffsetDateTime,
-    ) -> Result<Booked, BookingError>;
+    fn transition(&self, id: RequestId, transition: &Transition) -> Result<Booked, BookingError>;
 }
 
 #[cfg_attr(feature = "mock", mockall::automock)]
 pub trait NotificationRepository: Send + Sync + 'static {
-    /// Stores a notification; returns it with the user's unread count, new one included.
-    fn create(&self, notification: NewNotification)
-        -> Result<(Notification, u64), RepositoryError>;
-    /// One of the user's notifications; None when it is not theirs or does not exist.
-    fn find(
-        &self,
-        user: UserId,
-        id: NotificationId,
-    ) -> Result<Option<Notification>, RepositoryError>;
     /// A user's newest notifications (at most 200) and their unread count.
     fn inbox(&self, user: UserId, unread_only: bool) -> Result<Inbox, RepositoryError>;
-    /// Marks one of the user's notifications read; false when it is not theirs or does not exist.
+    /// Marks one of the user's notifications read and, if that changed the
+    /// unread count, announces it, in one transaction. False when the
+    /// notification is not theirs or does not exist.
     fn mark_read(&self, user: UserId, id: NotificationId) -> Result<bool, RepositoryError>;
+    /// Marks all of the user's notifications read; announces the new count
+    /// only when something changed.
     fn mark_all_read(&self, user: UserId) -> Result<(), RepositoryError>;
-    fn unread_count(&self, user: UserId) -> Result<u64, RepositoryError>;
 }
 
 #[cfg_attr(feature = "mock", mockall::automock)]
 pub trait Clock: Send + Sync + 'static {
     fn now(&self) -> OffsetDateTime;
-}
-
-/// `CapacityUpdated`: a date's new numbers after a committed change.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CapacityUpdate {
-    #[serde(with = "crate::serde_formats::date")]
-    pub date: Date,
-    #[serde(with = "crate::serde_formats::timestamp")]
-    pub timestamp: OffsetDateTime,
-    pub version: i64,
-    pub capacity: u32,
-    pub used: u32,
-    pub remaining: u32,
-    pub percent: u32,
-    pub status: DayStatus,
-}
-
-impl CapacityUpdate {
-    /// The event announcing `day`'s current numbers.
-    pub fn new(day: &crate::capacity::Day, timestamp: OffsetDateTime) -> Self {
-        CapacityUpdate {
-            date: day.date,
-            timestamp,
-            version: day.version,
-            capacity: day.capacity,
-            used: day.used,
-            remaining: day.remaining,
-            percent: day.percent,
-            status: day.status,
-        }
-    }
-}
-
-/// `CapacitySettingsChanged`: clients must refetch availability.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SettingsChanged {
-    #[serde(with = "crate::serde_formats::timestamp")]
-    pub timestamp: OffsetDateTime,
-    pub version: i64,
-}
-
-/// Tells everyone watching the picker that capacity changed. Called only after
-/// the change committed; MUST NOT block on slow receivers.
-#[cfg_attr(feature = "mock", mockall::automock)]
-pub trait CapacityBroadcast: Send + Sync + 'static {
-    fn capacity_updated(&self, updates: &[CapacityUpdate]);
-    fn settings_changed(&self, change: &SettingsChanged);
-}
-
-/// Reaches one user's live connections (every instance).
-#[cfg_attr(feature = "mock", mockall::automock)]
-pub trait UserNotifier: Send + Sync + 'static {
-    fn notification_received(&self, user: UserId, notification: &Notification);
-    fn inbox_updated(&self, user: UserId, unread_count: u64);
 }

@@ -9,7 +9,7 @@
 //! A request holds a slot on its due date while it is pending, in progress or
 //! completed; rejecting or cancelling it frees the slot.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
 
 use crate::ids::{RequestId, UserId};
@@ -95,7 +95,7 @@ impl Priority {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RequestStatus {
     Pending,
@@ -206,10 +206,12 @@ impl RequestFields {
 
 /// A request ready to be booked.
 #[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Its assignee is the default designer of the settings in force when the
+/// booking commits, so the repository fills it in.
 pub struct NewRequest {
     pub fields: RequestFields,
     pub requester: UserId,
-    pub assignee: Option<UserId>,
     pub at: OffsetDateTime,
 }
 

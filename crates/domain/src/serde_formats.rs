@@ -50,11 +50,18 @@ pub mod date {
 
 /// `#[serde(with = "timestamp")]` for [`OffsetDateTime`] fields.
 pub mod timestamp {
-    use serde::Serializer;
+    use serde::{de, Deserialize, Deserializer, Serializer};
+    use time::format_description::well_known::Rfc3339;
     use time::OffsetDateTime;
 
     pub fn serialize<S: Serializer>(at: &OffsetDateTime, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&super::format_timestamp(*at))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<OffsetDateTime, D::Error> {
+        let raw = String::deserialize(d)?;
+        OffsetDateTime::parse(&raw, &Rfc3339)
+            .map_err(|e| de::Error::custom(format!("invalid timestamp '{raw}': {e}")))
     }
 }
 

@@ -6,7 +6,7 @@
 use serde::Serialize;
 use time::{Date, Duration, OffsetDateTime, Weekday};
 
-use crate::capacity::Capacity;
+use crate::capacity::{Capacity, ClosedReason};
 use crate::ids::UserId;
 use crate::validation::FieldError;
 
@@ -234,15 +234,6 @@ pub struct StoredSettings {
     pub version: i64,
 }
 
-/// Why a date cannot be booked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NotBookable {
-    /// Before today or after today + bookingWindowDays.
-    OutOfWindow,
-    /// A closed weekday.
-    ClosedWeekday,
-}
-
 /// The settings applied to one particular "today": which dates are bookable.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BookingCalendar {
@@ -270,22 +261,31 @@ impl BookingCalendar {
     }
 
     /// Whether `date` may take requests at all (capacity aside).
-    pub fn check(&self, date: Date) -> Result<(), NotBookable> {
-        if date < self.min_date || date > self.max_date {
-            Err(NotBookable::OutOfWindow)
+    /// Why the calendar closes `date` (before today, beyond the window, a
+    /// closed weekday), or `None` when its capacity decides. Capacity 0 is
+    /// judged by [`Day::from_record`](crate::capacity::Day::from_record).
+    /// The calendar of `settings` at the instant `now` (today in their time zone).
+    pub fn at(settings: &CapacitySettings, now: OffsetDateTime) -> Self {
+        BookingCalendar::new(settings, settings.timezone.date_at(now))
+    }
+
+    pub fn closed_reason(&self, date: Date) -> Option<ClosedReason> {
+        if date < self.min_date {
+            Some(ClosedReason::Past)
+        } else if date > self.max_date {
+            Some(ClosedReason::NotOpenYet)
         } else if self.closed_weekdays.contains(date.weekday()) {
-            Err(NotBookable::ClosedWeekday)
+            Some(ClosedReason::ClosedWeekday)
         } else {
-            Ok(())
+            None
         }
     }
 
     pub fn is_bookable(&self, date: Date) -> bool {
-        self.check(date).is_ok()
+        self.closed_reason(date).is_none()
     }
 }
 
-/// The contract's `Settings` body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SettingsView {
@@ -382,18 +382,18 @@ mod tests {
         let cal = BookingCalendar::new(&settings, date!(2026 - 05 - 11));
         assert_eq!(cal.max_date, date!(2026 - 06 - 10));
         assert_eq!(
-            cal.check(date!(2026 - 05 - 10)),
-            Err(NotBookable::OutOfWindow)
+            cal.closed_reason(date!(2026 - 05 - 10)),
+            Some(ClosedReason::Past)
         );
-        assert_eq!(cal.check(date!(2026 - 05 - 11)), Ok(()));
-        assert_eq!(cal.check(date!(2026 - 06 - 10)), Ok(()));
+        assert_eq!(cal.closed_reason(date!(2026 - 05 - 11)), None);
+        assert_eq!(cal.closed_reason(date!(2026 - 06 - 10)), None);
         assert_eq!(
-            cal.check(date!(2026 - 06 - 11)),
-            Err(NotBookable::OutOfWindow)
+            cal.closed_reason(date!(2026 - 06 - 11)),
+            Some(ClosedReason::NotOpenYet)
         );
         assert_eq!(
-            cal.check(date!(2026 - 05 - 15)),
-            Err(NotBookable::ClosedWeekday)
+            cal.closed_reason(date!(2026 - 05 - 15)),
+            Some(ClosedReason::ClosedWeekday)
         );
     }
 

@@ -15,13 +15,14 @@ use futures_util::future::BoxFuture;
 use request_desk_domain::{Ports, RequestDesk};
 use request_desk_infrastructure::clock::SystemClock;
 use request_desk_infrastructure::hub::{Hub, HubBackend, HubConfig, HubMethodError, HubUser};
+use request_desk_infrastructure::live::hub::HubDelivery;
+use request_desk_infrastructure::live::{spawn_delivery, ListenerConfig};
 use request_desk_infrastructure::password::Argon2Hasher;
-use request_desk_infrastructure::postgres::backplane::{spawn_listener, ListenerConfig};
 use request_desk_infrastructure::postgres::{self, PgStore, PoolConfig};
 
 use crate::auth::Tokens;
 use crate::error::{contract_body_for_bare_errors, extractor_errors, ApiError};
-use crate::live::{Backend, HubEvents, Relay};
+use crate::live::Backend;
 use crate::metrics::{observe, Metrics};
 use crate::{routes, seed, web_client};
 
@@ -103,13 +104,8 @@ impl Application {
         let tokens = Arc::new(Tokens::new(&settings.jwt_secret, settings.jwt_ttl));
         let late = Arc::new(LateBackend(OnceLock::new()));
         let hub = Hub::new(late.clone(), settings.hub.clone());
-        let events = HubEvents {
-            hub: hub.clone(),
-            metrics: metrics.clone(),
-        };
-        let relay_events = events.clone();
-        let events = Arc::new(events);
         let store_port = Arc::new(store.clone());
+        let clock = Arc::new(SystemClock);
         let desk = RequestDesk::new(Ports {
             users: store_port.clone(),
             passwords: Arc::new(Argon2Hasher::default()),
@@ -117,9 +113,7 @@ impl Application {
             days: store_port.clone(),
             requests: store_port.clone(),
             notifications: store_port,
-            clock: Arc::new(SystemClock),
-            broadcast: events.clone(),
-            notifier: events,
+            clock: clock.clone(),
         });
         let _ = late.0.set(Backend {
             tokens: tokens.clone(),
@@ -133,15 +127,22 @@ impl Application {
                 .context("seeding the demo users")?;
         }
 
-        // The backplane: deliver what other instances commit, from the current version on
-        // (read after seeding, which changes the settings).
+        // The one delivery path: every committed change — this instance's own
+        // included — reaches this instance's viewers from the change stream,
+        // off the request path, from the current version on (read after
+        // seeding, which changes the settings).
         let version_desk = desk.clone();
         let latest = web::block(move || version_desk.latest_version())
             .await?
             .context("reading the current version")?;
-        let notices = spawn_listener(settings.database_url.clone(), ListenerConfig::default());
-        let relay = Relay::new(desk.clone(), relay_events, store.origin(), latest);
-        actix_web::rt::spawn(relay.run(notices));
+        spawn_delivery(
+            settings.database_url.clone(),
+            ListenerConfig::default(),
+            Arc::new(desk.clone()),
+            Arc::new(HubDelivery::new(hub.clone(), Arc::new(metrics.clone()))),
+            clock,
+            latest,
+        );
 
         let listener = TcpListener::bind(&settings.bind_addr)
             .with_context(|| format!("binding {}", settings.bind_addr))?;

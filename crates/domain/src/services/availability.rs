@@ -5,8 +5,8 @@ use time::Date;
 
 use crate::capacity::{Day, DayRecord};
 use crate::error::RepositoryError;
-use crate::ports::CapacityUpdate;
-use crate::settings::BookingCalendar;
+use crate::ports::{Pick, Snapshot, SnapshotError};
+use crate::settings::{BookingCalendar, StoredSettings};
 use crate::validation::FieldError;
 use crate::RequestDesk;
 
@@ -19,6 +19,15 @@ pub enum AvailabilityError {
     Validation(#[from] FieldError),
     #[error(transparent)]
     Repository(#[from] RepositoryError),
+}
+
+impl From<SnapshotError> for AvailabilityError {
+    fn from(e: SnapshotError) -> Self {
+        match e {
+            SnapshotError::Invalid(e) => AvailabilityError::Validation(e),
+            SnapshotError::Repository(e) => AvailabilityError::Repository(e),
+        }
+    }
 }
 
 /// `GET /api/availability`.
@@ -36,31 +45,56 @@ pub struct Changes {
     pub days: Vec<Day>,
 }
 
+impl Pick {
+    /// Checks the pick against the settings of its snapshot and, for a
+    /// range, fills in the defaults: `[from, to]` of at most
+    /// [`MAX_RANGE_DAYS`], `from` defaulting to today and `to` to the end of
+    /// the booking window. `None` for `ChangedSince`.
+    pub fn resolve(&self, settings: &StoredSettings) -> Result<Option<(Date, Date)>, FieldError> {
+        match *self {
+            Pick::ChangedSince(since) if since < 0 => {
+                Err(FieldError::new("since", "must be a non-negative integer"))
+            }
+            Pick::ChangedSince(_) => Ok(None),
+            Pick::Range { from, to, now } => {
+                let calendar = BookingCalendar::at(&settings.settings, now);
+                let from = from.unwrap_or(calendar.min_date);
+                let to = to.unwrap_or(calendar.max_date);
+                if from > to {
+                    return Err(FieldError::new("from", "must not be after 'to'"));
+                }
+                if (to - from).whole_days() + 1 > MAX_RANGE_DAYS {
+                    return Err(FieldError::new(
+                        "to",
+                        format!("a range spans at most {MAX_RANGE_DAYS} days"),
+                    ));
+                }
+                Ok(Some((from, to)))
+            }
+        }
+    }
+}
+
 impl RequestDesk {
-    /// One `Day` per date in `[from, to]` (defaults: the booking window).
+    /// One `Day` per date in `[from, to]` (defaults: the booking window), all
+    /// from one snapshot: the top-level version covers every day listed.
     pub fn availability(
         &self,
         from: Option<Date>,
         to: Option<Date>,
     ) -> Result<Availability, AvailabilityError> {
-        let (_, calendar) = self.calendar()?;
-        let from = from.unwrap_or(calendar.min_date);
-        let to = to.unwrap_or(calendar.max_date);
-        if from > to {
-            return Err(FieldError::new("from", "must not be after 'to'").into());
-        }
-        if (to - from).whole_days() + 1 > MAX_RANGE_DAYS {
-            return Err(FieldError::new(
-                "to",
-                format!("a range spans at most {MAX_RANGE_DAYS} days"),
-            )
-            .into());
-        }
-        // Read the version first: a change landing in between shows up in the
-        // days and again in the next changes call, never not at all. Versions
-        // are handed out in commit order, so nothing below it is still in flight.
-        let version = self.ports.days.latest_version()?;
-        let mut stored = self.ports.days.in_range(from, to)?.into_iter().peekable();
+        let now = self.ports.clock.now();
+        let Snapshot {
+            settings,
+            version,
+            records,
+            range,
+        } = self.ports.days.snapshot(Pick::Range { from, to, now })?;
+        let (from, to) = range.ok_or_else(|| {
+            RepositoryError::Unexpected("a range snapshot came back without its range".into())
+        })?;
+        let calendar = BookingCalendar::at(&settings.settings, now);
+        let mut stored = records.into_iter().peekable();
         let mut days = Vec::with_capacity(((to - from).whole_days() + 1) as usize);
         let mut date = from;
         loop {
@@ -74,102 +108,104 @@ impl RequestDesk {
                 _ => break,
             }
         }
-        // Not the newest day's version: a date outside the range may have changed
-        // in between, and a client resuming from here must still be told.
+        // The snapshot's newest version, not the newest listed day's: a date
+        // outside the range may have changed, and a client resuming from here
+        // must still be told.
         Ok(Availability { version, days })
     }
 
     /// The newest change number (days and settings).
     pub fn latest_version(&self) -> Result<i64, AvailabilityError> {
-        Ok(self.ports.days.latest_version()?)
-    }
-
-    /// Every date changed after `since`, with its current numbers.
-    /// `resync` when the settings changed meanwhile (every day's numbers may
-    /// differ) or when `since` is ahead of anything this database knows.
-    pub fn changes_since(&self, since: i64) -> Result<Changes, AvailabilityError> {
-        if since < 0 {
-            return Err(FieldError::new("since", "must be a non-negative integer").into());
-        }
-        let (stored, calendar) = self.calendar()?;
-        let version = self.ports.days.latest_version()?;
-        let days: Vec<Day> = self
+        Ok(self
             .ports
             .days
-            .changed_since(since)?
+            .snapshot(Pick::ChangedSince(i64::MAX))?
+            .version)
+    }
+
+    /// Every date changed after `since`, with its current numbers, from one
+    /// snapshot. `resync` when the settings changed after `since` (every
+    /// day's numbers may differ) or when `since` is ahead of anything this
+    /// database knows.
+    pub fn changes_since(&self, since: i64) -> Result<Changes, AvailabilityError> {
+        let now = self.ports.clock.now();
+        let Snapshot {
+            settings,
+            version,
+            records,
+            ..
+        } = self.ports.days.snapshot(Pick::ChangedSince(since))?;
+        let calendar = BookingCalendar::at(&settings.settings, now);
+        let days: Vec<Day> = records
             .iter()
             .map(|r| Day::from_record(r, &calendar))
             .collect();
-        let version = days.iter().map(|d| d.version).fold(version, i64::max);
-        let resync = stored.version > since || since > version;
+        let resync = settings.version > since || since > version;
         Ok(Changes {
             version,
             resync,
             days,
         })
     }
-
-    /// Turns committed day records into `Day`s and announces them. Pass the
-    /// calendar the use case already read, to spare reading the settings again.
-    pub(crate) fn publish_days(
-        &self,
-        records: &[DayRecord],
-        calendar: Option<&BookingCalendar>,
-    ) -> Result<Vec<Day>, RepositoryError> {
-        if records.is_empty() {
-            return Ok(Vec::new());
-        }
-        let read;
-        let calendar = match calendar {
-            Some(c) => c,
-            None => {
-                read = self.calendar()?.1;
-                &read
-            }
-        };
-        let timestamp = self.ports.clock.now();
-        let days: Vec<Day> = records
-            .iter()
-            .map(|r| Day::from_record(r, calendar))
-            .collect();
-        let updates: Vec<CapacityUpdate> = days
-            .iter()
-            .map(|d| CapacityUpdate::new(d, timestamp))
-            .collect();
-        self.ports.broadcast.capacity_updated(&updates);
-        Ok(days)
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::capacity::{Capacity, DayStatus};
-    use crate::services::test_support::Mocks;
+    use crate::capacity::{Capacity, ClosedReason, DayStatus};
+    use crate::services::test_support::{Mocks, NOW};
     use crate::settings::CapacitySettings;
     use time::macros::date;
 
     fn record(date: Date, used: u32, version: i64) -> DayRecord {
         DayRecord {
-            date,
-            capacity_override: None,
             used,
             version,
+            ..DayRecord::untouched(date)
         }
+    }
+
+    /// A snapshot mock that resolves the pick as the real adapter does.
+    fn snapshot_of(
+        m: &mut Mocks,
+        settings_version: i64,
+        version: i64,
+        records: impl Fn(Pick) -> Vec<DayRecord> + Send + 'static,
+    ) {
+        m.days.expect_snapshot().returning(move |pick| {
+            let settings = StoredSettings {
+                settings: CapacitySettings::default(),
+                version: settings_version,
+            };
+            let range = pick.resolve(&settings)?;
+            Ok(Snapshot {
+                settings,
+                version,
+                records: records(pick),
+                range,
+            })
+        });
     }
 
     #[test]
     fn the_default_range_is_the_booking_window_with_every_date() {
-        let mut m = Mocks::default().with_settings(CapacitySettings::default(), 0);
-        m.days.expect_latest_version().returning(|| Ok(12));
-        m.days
-            .expect_in_range()
-            .withf(|f, t| *f == date!(2026 - 05 - 11) && *t == date!(2026 - 07 - 10))
-            .times(1)
-            .returning(|_, _| Ok(vec![record(date!(2026 - 05 - 12), 10, 12)]));
+        let mut m = Mocks::default();
+        snapshot_of(&mut m, 0, 12, |pick| {
+            assert_eq!(
+                pick,
+                Pick::Range {
+                    from: None,
+                    to: None,
+                    now: NOW
+                }
+            );
+            vec![record(date!(2026 - 05 - 12), 10, 12)]
+        });
         let a = m.build().availability(None, None).unwrap();
         assert_eq!(a.version, 12);
         assert_eq!(a.days.len(), 61);
+        assert_eq!(a.days[0].date, date!(2026 - 05 - 11));
+        assert_eq!(a.days[60].date, date!(2026 - 07 - 10));
         assert_eq!(a.days[0].status, DayStatus::Available);
         assert_eq!(
             (a.days[1].used, a.days[1].status, a.days[1].version),
@@ -183,9 +219,9 @@ mod tests {
 
     #[test]
     fn ranges_are_validated() {
-        let desk = Mocks::default()
-            .with_settings(CapacitySettings::default(), 0)
-            .build();
+        let mut m = Mocks::default();
+        snapshot_of(&mut m, 0, 0, |_| vec![]);
+        let desk = m.build();
         let backwards = desk.availability(Some(date!(2026 - 05 - 12)), Some(date!(2026 - 05 - 11)));
         assert!(matches!(backwards, Err(AvailabilityError::Validation(f)) if f.field == "from"));
         let too_long = desk.availability(Some(date!(2026 - 01 - 01)), Some(date!(2027 - 01 - 02)));
@@ -193,29 +229,37 @@ mod tests {
     }
 
     #[test]
-    fn a_366_day_range_is_allowed() {
-        let mut m = Mocks::default().with_settings(CapacitySettings::default(), 0);
-        m.days.expect_latest_version().returning(|| Ok(0));
-        m.days.expect_in_range().returning(|_, _| Ok(vec![]));
+    fn a_366_day_range_is_allowed_and_closed_days_say_why() {
+        let mut m = Mocks::default();
+        snapshot_of(&mut m, 0, 0, |_| vec![]);
         let a = m
             .build()
             .availability(Some(date!(2026 - 01 - 01)), Some(date!(2027 - 01 - 01)))
             .unwrap();
         assert_eq!(a.days.len(), 366);
-        // Dates outside the booking window read closed.
-        assert_eq!(a.days[0].status, DayStatus::Closed);
+        assert_eq!(
+            (a.days[0].status, a.days[0].reason),
+            (DayStatus::Closed, Some(ClosedReason::Past))
+        );
+        let last = a.days.last().unwrap();
+        assert_eq!(
+            (last.status, last.reason),
+            (DayStatus::Closed, Some(ClosedReason::NotOpenYet))
+        );
+        let today = a
+            .days
+            .iter()
+            .find(|d| d.date == date!(2026 - 05 - 11))
+            .unwrap();
+        assert_eq!((today.status, today.reason), (DayStatus::Available, None));
     }
 
     #[test]
     fn changes_since_lists_changed_days_and_asks_for_resync_after_a_settings_change() {
-        let mut m = Mocks::default().with_settings(CapacitySettings::default(), 8);
-        m.days.expect_latest_version().returning(|| Ok(10));
-        m.days.expect_changed_since().returning(|since| {
-            Ok(if since < 10 {
-                vec![record(date!(2026 - 05 - 13), 1, 10)]
-            } else {
-                vec![]
-            })
+        let mut m = Mocks::default();
+        snapshot_of(&mut m, 8, 10, |pick| match pick {
+            Pick::ChangedSince(since) if since < 10 => vec![record(date!(2026 - 05 - 13), 1, 10)],
+            _ => vec![],
         });
         let desk = m.build();
         let c = desk.changes_since(9).unwrap();
@@ -234,24 +278,25 @@ mod tests {
     }
 
     #[test]
-    fn override_capacity_is_reported() {
-        let mut m = Mocks::default().with_settings(CapacitySettings::default(), 0);
-        m.days.expect_latest_version().returning(|| Ok(3));
-        m.days.expect_in_range().returning(|f, _| {
-            Ok(vec![DayRecord {
-                date: f,
+    fn override_capacity_and_note_are_reported() {
+        let mut m = Mocks::default();
+        snapshot_of(&mut m, 0, 3, |_| {
+            vec![DayRecord {
                 capacity_override: Some(Capacity::new(0).unwrap()),
-                used: 0,
+                note: Some("Offsite".into()),
                 version: 3,
-            }])
+                ..DayRecord::untouched(date!(2026 - 05 - 12))
+            }]
         });
         let a = m
             .build()
             .availability(Some(date!(2026 - 05 - 12)), Some(date!(2026 - 05 - 12)))
             .unwrap();
+        let d = &a.days[0];
         assert_eq!(
-            (a.days[0].capacity, a.days[0].percent, a.days[0].status),
-            (0, 100, DayStatus::Closed)
+            (d.capacity, d.percent, d.status, d.reason),
+            (0, 100, DayStatus::Closed, Some(ClosedReason::NoCapacity))
         );
+        assert_eq!(d.note.as_deref(), Some("Offsite"));
     }
 }

@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use crate::error::RepositoryError;
 use crate::ports::{
-    CapacityBroadcast, Clock, DayRepository, NotificationRepository, PasswordHasher,
-    RequestRepository, SettingsRepository, UserNotifier, UserRepository,
+    Clock, DayRepository, NotificationRepository, PasswordHasher, RequestRepository,
+    SettingsRepository, UserRepository,
 };
 use crate::settings::{BookingCalendar, StoredSettings};
 
@@ -34,8 +34,6 @@ pub struct Ports {
     pub requests: Arc<dyn RequestRepository>,
     pub notifications: Arc<dyn NotificationRepository>,
     pub clock: Arc<dyn Clock>,
-    pub broadcast: Arc<dyn CapacityBroadcast>,
-    pub notifier: Arc<dyn UserNotifier>,
 }
 
 impl std::fmt::Debug for Ports {
@@ -55,11 +53,12 @@ impl RequestDesk {
         RequestDesk { ports }
     }
 
-    /// The stored settings and what they mean today.
+    /// The stored settings and what they mean now. Only for reads that
+    /// decide nothing: a write judges against the settings its own
+    /// transaction reads.
     fn calendar(&self) -> Result<(StoredSettings, BookingCalendar), RepositoryError> {
         let stored = self.ports.settings.load()?;
-        let today = stored.settings.timezone.date_at(self.ports.clock.now());
-        let calendar = BookingCalendar::new(&stored.settings, today);
+        let calendar = BookingCalendar::at(&stored.settings, self.ports.clock.now());
         Ok((stored, calendar))
     }
 }
@@ -84,8 +83,6 @@ pub(crate) mod test_support {
         pub days: MockDayRepository,
         pub requests: MockRequestRepository,
         pub notifications: MockNotificationRepository,
-        pub broadcast: MockCapacityBroadcast,
-        pub notifier: MockUserNotifier,
     }
 
     impl Mocks {
@@ -110,8 +107,6 @@ pub(crate) mod test_support {
                 requests: Arc::new(self.requests),
                 notifications: Arc::new(self.notifications),
                 clock: Arc::new(clock),
-                broadcast: Arc::new(self.broadcast),
-                notifier: Arc::new(self.notifier),
             })
         }
     }

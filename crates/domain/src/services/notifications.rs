@@ -1,11 +1,14 @@
 //! The inbox: listing and marking notifications read.
+//!
+//! Notifications are stored by the transaction of the change they report
+//! (see [`crate::notification`]); marking them read announces the new unread
+//! count from its own transaction.
 
 use crate::error::RepositoryError;
 use crate::ids::NotificationId;
-use crate::notification::{Inbox, Notification};
+use crate::notification::Inbox;
 use crate::permissions::Actor;
 use crate::RequestDesk;
-use crate::UserId;
 
 #[derive(Debug, thiserror::Error)]
 pub enum NotificationError {
@@ -25,40 +28,11 @@ impl RequestDesk {
         if !self.ports.notifications.mark_read(actor.id, id)? {
             return Err(NotificationError::NotFound);
         }
-        self.announce_unread(actor)?;
         Ok(())
     }
 
     pub fn mark_all_read(&self, actor: &Actor) -> Result<(), NotificationError> {
-        self.ports.notifications.mark_all_read(actor.id)?;
-        self.announce_unread(actor)?;
-        Ok(())
-    }
-
-    /// A stored notification with its owner's unread count, to deliver it live
-    /// (used when another instance stored it).
-    pub fn notification_for_delivery(
-        &self,
-        user: UserId,
-        id: NotificationId,
-    ) -> Result<Option<(Notification, u64)>, NotificationError> {
-        let Some(notification) = self.ports.notifications.find(user, id)? else {
-            return Ok(None);
-        };
-        Ok(Some((
-            notification,
-            self.ports.notifications.unread_count(user)?,
-        )))
-    }
-
-    pub fn unread_count(&self, user: UserId) -> Result<u64, NotificationError> {
-        Ok(self.ports.notifications.unread_count(user)?)
-    }
-
-    fn announce_unread(&self, actor: &Actor) -> Result<(), RepositoryError> {
-        let unread = self.ports.notifications.unread_count(actor.id)?;
-        self.ports.notifier.inbox_updated(actor.id, unread);
-        Ok(())
+        Ok(self.ports.notifications.mark_all_read(actor.id)?)
     }
 }
 
@@ -67,6 +41,7 @@ mod tests {
     use super::*;
     use crate::services::test_support::Mocks;
     use crate::user::Role;
+    use crate::UserId;
 
     #[test]
     fn someone_elses_notification_is_not_found() {
@@ -74,8 +49,6 @@ mod tests {
         m.notifications
             .expect_mark_read()
             .returning(|user, _| Ok(user == UserId(3)));
-        m.notifications.expect_unread_count().returning(|_| Ok(0));
-        m.notifier.expect_inbox_updated().times(1).return_const(());
         let desk = m.build();
         let bob = Actor {
             id: UserId(4),

@@ -1,27 +1,31 @@
 //! Booking, moving, cancelling and progressing requests.
 //!
-//! Window and weekday rules are checked here; the capacity check and the
-//! write happen atomically in the repository (see [`RequestRepository`]).
-//! After a change commits, the touched dates are broadcast and the people
-//! concerned are notified.
+//! Everything that decides — the window, the weekday, the capacity, the
+//! default designer, who is notified — is judged inside the repository's
+//! transaction, against the settings in force there (see
+//! [`RequestRepository`] and [`admit`](crate::capacity::admit)), and that
+//! transaction also queues the live events. A use case here checks
+//! permissions and input, asks for one atomic step and answers what it
+//! committed: nothing after COMMIT can fail.
 //!
 //! [`RequestRepository`]: crate::ports::RequestRepository
 
 use time::Date;
 
-use crate::capacity::{Capacity, DayRecord};
-use crate::error::RepositoryError;
-use crate::ids::{RequestId, UserId};
-use crate::notification::{NewNotification, NotificationKind};
+use crate::capacity::Refusal;
+use crate::ids::RequestId;
 use crate::permissions::Actor;
-use crate::ports::{Booked, BookingError};
+use crate::ports::{BookingError, Transition};
 use crate::request::{
     NewRequest, Request, RequestFields, RequestFilter, RequestInput, RequestPage, RequestStatus,
     MAX_PAGE_SIZE,
 };
-use crate::settings::{BookingCalendar, NotBookable};
 use crate::validation::FieldError;
+use crate::RepositoryError;
 use crate::RequestDesk;
+
+/// Longest reason a designer may give with a status change.
+pub const MAX_REASON_CHARS: usize = 500;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RequestError {
@@ -63,39 +67,24 @@ pub struct ListQuery {
 }
 
 impl RequestDesk {
-    /// Books a request on its due date, assigned to the default designer.
+    /// Books a request on its due date; the repository assigns it to the
+    /// default designer in force and notifies them in the same transaction.
     pub fn create_request(
         &self,
         actor: &Actor,
         input: &RequestInput,
     ) -> Result<Request, RequestError> {
         let fields = RequestFields::parse(input)?;
-        let (stored, calendar) = self.calendar()?;
-        check_bookable(&calendar, fields.due_date)?;
-        let daily = stored.settings.daily_capacity;
         let booked = self
             .ports
             .requests
-            .create(
-                NewRequest {
-                    fields,
-                    requester: actor.id,
-                    assignee: stored.settings.default_designer,
-                    at: self.ports.clock.now(),
-                },
-                daily,
-            )
-            .map_err(|e| booking_error(e, daily))?;
-        let request = self.after_commit(booked, Some(&calendar))?;
-        if let Some(assignee) = request.assignee_id {
-            let message = format!(
-                "New request “{}” due {}",
-                request.title,
-                crate::serde_formats::format_date(request.due_date)
-            );
-            self.notify(assignee, &request, NotificationKind::NewRequest, message);
-        }
-        Ok(request)
+            .create(NewRequest {
+                fields,
+                requester: actor.id,
+                at: self.ports.clock.now(),
+            })
+            .map_err(booking_error)?;
+        Ok(booked.request)
     }
 
     /// A request the actor may see; others' requests read as not found.
@@ -179,20 +168,16 @@ impl RequestDesk {
             ..input.clone()
         };
         let fields = RequestFields::parse(&input)?;
-        let (stored, calendar) = self.calendar()?;
-        if fields.due_date != current.due_date && current.status.holds_slot() {
-            check_bookable(&calendar, fields.due_date)?;
-        }
-        let daily = stored.settings.daily_capacity;
         let booked = self
             .ports
             .requests
-            .update(id, current.status, &fields, daily, self.ports.clock.now())
-            .map_err(|e| booking_error(e, daily))?;
-        self.after_commit(booked, Some(&calendar))
+            .update(id, current.status, &fields, self.ports.clock.now())
+            .map_err(booking_error)?;
+        Ok(booked.request)
     }
 
-    /// Cancels a pending or in-progress request, freeing its slot.
+    /// Cancels a pending or in-progress request, freeing its slot. The
+    /// requester is told when someone else cancelled it.
     pub fn cancel_request(&self, actor: &Actor, id: RequestId) -> Result<Request, RequestError> {
         let current = self.get_request(actor, id)?;
         if !actor.can_cancel(&current) {
@@ -200,23 +185,24 @@ impl RequestDesk {
                 "only the owner or an admin may cancel this request",
             ));
         }
-        let request = self.transition(
+        let notify_requester = current.requester_id != actor.id;
+        self.transition(
             &current,
             RequestStatus::Cancelled,
             RequestStatus::can_cancel,
-        )?;
-        if request.requester_id != actor.id {
-            self.status_changed(&request);
-        }
-        Ok(request)
+            notify_requester,
+            None,
+        )
     }
 
-    /// Moves a request along its workflow (designers and admins).
+    /// Moves a request along its workflow (designers and admins), telling
+    /// the requester, with the reason given if any.
     pub fn set_request_status(
         &self,
         actor: &Actor,
         id: RequestId,
         status: &str,
+        reason: Option<&str>,
     ) -> Result<Request, RequestError> {
         if !actor.can_set_status() {
             return Err(RequestError::Forbidden(
@@ -229,10 +215,22 @@ impl RequestDesk {
                 "must be one of pending, in_progress, completed, rejected, cancelled",
             )
         })?;
+        let reason = reason.map(str::trim).filter(|r| !r.is_empty());
+        if reason.is_some_and(|r| r.chars().count() > MAX_REASON_CHARS) {
+            return Err(FieldError::new(
+                "reason",
+                format!("must be at most {MAX_REASON_CHARS} characters"),
+            )
+            .into());
+        }
         let current = self.get_request(actor, id)?;
-        let request = self.transition(&current, to, |from| from.can_move_to(to))?;
-        self.status_changed(&request);
-        Ok(request)
+        self.transition(
+            &current,
+            to,
+            |from| from.can_move_to(to),
+            true,
+            reason.map(str::to_owned),
+        )
     }
 
     fn transition(
@@ -240,81 +238,44 @@ impl RequestDesk {
         current: &Request,
         to: RequestStatus,
         allowed: impl Fn(RequestStatus) -> bool,
+        notify_requester: bool,
+        reason: Option<String>,
     ) -> Result<Request, RequestError> {
         let invalid = |from| RequestError::InvalidTransition { from, to };
         if !allowed(current.status) {
             return Err(invalid(current.status));
         }
+        let transition = Transition {
+            from: current.status,
+            to,
+            at: self.ports.clock.now(),
+            notify_requester,
+            reason,
+        };
         let booked = self
             .ports
             .requests
-            .transition(current.id, current.status, to, self.ports.clock.now())
+            .transition(current.id, &transition)
             .map_err(|e| match e {
                 // A concurrent change won; judge against what it left.
                 BookingError::StatusChanged(now) if !allowed(now) => invalid(now),
-                e => booking_error(e, Capacity::new(0).expect("valid")),
+                e => booking_error(e),
             })?;
-        self.after_commit(booked, None)
-    }
-
-    /// Broadcasts the dates a committed change touched.
-    fn after_commit(
-        &self,
-        booked: Booked,
-        calendar: Option<&BookingCalendar>,
-    ) -> Result<Request, RequestError> {
-        self.publish_days(&booked.changed_days, calendar)?;
         Ok(booked.request)
     }
-
-    fn status_changed(&self, request: &Request) {
-        let message = format!(
-            "Your request “{}” is now {}",
-            request.title,
-            request.status.as_str()
-        );
-        self.notify(
-            request.requester_id,
-            request,
-            NotificationKind::StatusChanged,
-            message,
-        );
-    }
-
-    /// Stores and pushes a notification. The change it reports has already
-    /// committed, so a failure here must not turn the request into an error:
-    /// the notification is lost, the booking is not.
-    fn notify(&self, user: UserId, request: &Request, kind: NotificationKind, message: String) {
-        let stored = self.ports.notifications.create(NewNotification {
-            user,
-            request: request.id,
-            kind,
-            message,
-            at: self.ports.clock.now(),
-        });
-        if let Ok((notification, unread)) = stored {
-            self.ports
-                .notifier
-                .notification_received(user, &notification);
-            self.ports.notifier.inbox_updated(user, unread);
-        }
-    }
 }
 
-fn check_bookable(calendar: &BookingCalendar, date: Date) -> Result<(), RequestError> {
-    calendar.check(date).map_err(|why| match why {
-        NotBookable::OutOfWindow => RequestError::DateOutOfWindow {
-            date,
-            min: calendar.min_date,
-            max: calendar.max_date,
-        },
-        NotBookable::ClosedWeekday => RequestError::DateClosed { date },
-    })
-}
-
-fn booking_error(e: BookingError, daily: Capacity) -> RequestError {
+fn booking_error(e: BookingError) -> RequestError {
     match e {
-        BookingError::CapacityFull(record) => full(&record, daily),
+        BookingError::Refused(Refusal::OutOfWindow { date, min, max }) => {
+            RequestError::DateOutOfWindow { date, min, max }
+        }
+        BookingError::Refused(Refusal::Closed { date }) => RequestError::DateClosed { date },
+        BookingError::Refused(Refusal::Full { day }) => RequestError::CapacityFull {
+            date: day.date,
+            capacity: day.capacity,
+            used: day.used,
+        },
         BookingError::NotFound => RequestError::NotFound,
         BookingError::StatusChanged(_) => {
             RequestError::Conflict("the request was changed by someone else; reload and try again")
@@ -323,29 +284,16 @@ fn booking_error(e: BookingError, daily: Capacity) -> RequestError {
     }
 }
 
-/// A day with capacity 0 is closed rather than full.
-fn full(record: &DayRecord, daily: Capacity) -> RequestError {
-    let capacity = record.capacity(daily).get();
-    if capacity == 0 {
-        RequestError::DateClosed { date: record.date }
-    } else {
-        RequestError::CapacityFull {
-            date: record.date,
-            capacity,
-            used: record.used,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::notification::Notification;
+    use crate::capacity::{Day, DayRecord};
+    use crate::ports::Booked;
     use crate::request::Priority;
     use crate::services::test_support::{Mocks, NOW};
-    use crate::settings::{CapacitySettings, ClosedWeekdays};
+    use crate::settings::{BookingCalendar, CapacitySettings, ClosedWeekdays};
     use crate::user::Role;
-    use crate::NotificationId;
+    use crate::UserId;
     use time::macros::date;
     use time::Weekday;
 
@@ -398,124 +346,65 @@ mod tests {
         }
     }
 
-    fn record(date: Date, used: u32) -> DayRecord {
-        DayRecord {
-            date,
-            capacity_override: None,
+    fn day(date: Date, used: u32) -> Day {
+        let record = DayRecord {
             used,
             version: 5,
-        }
-    }
-
-    fn notification() -> Notification {
-        Notification {
-            id: NotificationId(1),
-            request_id: RequestId(7),
-            kind: NotificationKind::NewRequest,
-            message: "m".into(),
-            read: false,
-            created_at: NOW,
-        }
-    }
-
-    fn expect_notification(m: &mut Mocks, user: UserId, kind: NotificationKind) {
-        m.notifications
-            .expect_create()
-            .withf(move |n| n.user == user && n.kind == kind)
-            .times(1)
-            .returning(|_| Ok((notification(), 1)));
-        m.notifier
-            .expect_notification_received()
-            .withf(move |u, _| *u == user)
-            .times(1)
-            .return_const(());
-        m.notifier
-            .expect_inbox_updated()
-            .withf(move |u, n| *u == user && *n == 1)
-            .times(1)
-            .return_const(());
+            ..DayRecord::untouched(date)
+        };
+        Day::from_record(&record, &BookingCalendar::at(&settings(), NOW))
     }
 
     #[test]
-    fn booking_takes_a_slot_broadcasts_the_day_and_notifies_the_designer() {
+    fn booking_asks_the_repository_for_one_atomic_step_at_the_clocks_time() {
         let due = date!(2026 - 05 - 12);
-        let mut m = Mocks::default().with_settings(settings(), 0);
+        let mut m = Mocks::default();
         m.requests
             .expect_create()
-            .withf(move |n, daily| {
-                n.fields.title.as_str() == "Poster"
-                    && n.requester == ALICE.id
-                    && n.assignee == Some(DESIGNER.id)
-                    && daily.get() == 10
+            .withf(move |n| {
+                n.fields.title.as_str() == "Poster" && n.requester == ALICE.id && n.at == NOW
             })
             .times(1)
-            .returning(move |_, _| {
+            .returning(move |_| {
                 Ok(Booked {
                     request: request(RequestStatus::Pending, due),
-                    changed_days: vec![record(due, 1)],
+                    changed_days: vec![day(due, 1)],
                 })
             });
-        m.broadcast
-            .expect_capacity_updated()
-            .withf(move |u| {
-                u.len() == 1
-                    && u[0].date == due
-                    && u[0].used == 1
-                    && u[0].remaining == 9
-                    && u[0].version == 5
-            })
-            .times(1)
-            .return_const(());
-        expect_notification(&mut m, DESIGNER.id, NotificationKind::NewRequest);
         let r = m.build().create_request(&ALICE, &input(due)).unwrap();
         assert_eq!(r.status, RequestStatus::Pending);
     }
 
     #[test]
-    fn closed_and_out_of_window_dates_are_refused_before_any_write() {
-        let desk = Mocks::default().with_settings(settings(), 0).build();
-        let friday = date!(2026 - 05 - 15);
-        assert!(matches!(
-            desk.create_request(&ALICE, &input(friday)),
-            Err(RequestError::DateClosed { .. })
-        ));
-        assert!(matches!(
-            desk.create_request(&ALICE, &input(date!(2026 - 05 - 10))),
-            Err(RequestError::DateOutOfWindow { min, .. }) if min == date!(2026 - 05 - 11)
-        ));
-        assert!(matches!(
-            desk.create_request(&ALICE, &input(date!(2026 - 07 - 11))),
-            Err(RequestError::DateOutOfWindow { .. })
-        ));
-    }
-
-    #[test]
-    fn a_full_date_reports_its_numbers_and_broadcasts_nothing() {
+    fn refusals_from_the_transaction_map_to_the_contracts_errors() {
         let due = date!(2026 - 05 - 12);
-        let mut m = Mocks::default().with_settings(settings(), 0);
-        m.requests
-            .expect_create()
-            .returning(move |_, _| Err(BookingError::CapacityFull(record(due, 10))));
-        let err = m.build().create_request(&ALICE, &input(due)).unwrap_err();
-        assert!(
-            matches!(err, RequestError::CapacityFull { date, capacity: 10, used: 10 } if date == due)
-        );
-    }
-
-    #[test]
-    fn a_zero_capacity_override_reads_as_closed() {
-        let due = date!(2026 - 05 - 12);
-        let mut m = Mocks::default().with_settings(settings(), 0);
-        m.requests.expect_create().returning(move |_, _| {
-            Err(BookingError::CapacityFull(DayRecord {
-                capacity_override: Some(Capacity::new(0).unwrap()),
-                ..record(due, 0)
-            }))
-        });
-        assert!(matches!(
-            m.build().create_request(&ALICE, &input(due)),
-            Err(RequestError::DateClosed { .. })
-        ));
+        let refusals = [
+            Refusal::OutOfWindow {
+                date: due,
+                min: date!(2026 - 05 - 13),
+                max: date!(2026 - 07 - 12),
+            },
+            Refusal::Closed { date: due },
+            Refusal::Full { day: day(due, 10) },
+        ];
+        for refusal in refusals {
+            let mut m = Mocks::default();
+            let r = refusal.clone();
+            m.requests
+                .expect_create()
+                .returning(move |_| Err(BookingError::Refused(r.clone())));
+            let err = m.build().create_request(&ALICE, &input(due)).unwrap_err();
+            match refusal {
+                Refusal::OutOfWindow { .. } => assert!(
+                    matches!(err, RequestError::DateOutOfWindow { min, .. } if min == date!(2026 - 05 - 13))
+                ),
+                Refusal::Closed { .. } => assert!(matches!(err, RequestError::DateClosed { .. })),
+                Refusal::Full { .. } => assert!(matches!(
+                    err,
+                    RequestError::CapacityFull { date, capacity: 10, used: 10 } if date == due
+                )),
+            }
+        }
     }
 
     #[test]
@@ -552,28 +441,24 @@ mod tests {
     }
 
     #[test]
-    fn moving_broadcasts_both_dates() {
+    fn moving_asks_for_the_new_date_with_the_status_it_was_judged_in() {
         let (old, new) = (date!(2026 - 05 - 12), date!(2026 - 05 - 13));
-        let mut m = Mocks::default().with_settings(settings(), 0);
+        let mut m = Mocks::default();
         m.requests
             .expect_find()
             .returning(move |_| Ok(Some(request(RequestStatus::Pending, old))));
         m.requests
             .expect_update()
-            .withf(move |_, expected, f, _, _| {
-                *expected == RequestStatus::Pending && f.due_date == new
+            .withf(move |_, expected, f, at| {
+                *expected == RequestStatus::Pending && f.due_date == new && *at == NOW
             })
-            .returning(move |_, _, _, _, _| {
+            .times(1)
+            .returning(move |_, _, _, _| {
                 Ok(Booked {
                     request: request(RequestStatus::Pending, new),
-                    changed_days: vec![record(old, 0), record(new, 1)],
+                    changed_days: vec![day(old, 0), day(new, 1)],
                 })
             });
-        m.broadcast
-            .expect_capacity_updated()
-            .withf(move |u| u.iter().map(|d| d.date).collect::<Vec<_>>() == vec![old, new])
-            .times(1)
-            .return_const(());
         assert_eq!(
             m.build()
                 .update_request(&ALICE, RequestId(7), &input(new))
@@ -584,26 +469,13 @@ mod tests {
     }
 
     #[test]
-    fn moving_to_a_closed_date_is_refused() {
-        let mut m = Mocks::default().with_settings(settings(), 0);
-        m.requests
-            .expect_find()
-            .returning(|_| Ok(Some(request(RequestStatus::Pending, date!(2026 - 05 - 12)))));
-        let err = m
-            .build()
-            .update_request(&ALICE, RequestId(7), &input(date!(2026 - 05 - 15)))
-            .unwrap_err();
-        assert!(matches!(err, RequestError::DateClosed { .. }));
-    }
-
-    #[test]
     fn owners_edit_only_pending_requests_but_admins_always_can() {
-        let mut m = Mocks::default().with_settings(settings(), 0);
+        let mut m = Mocks::default();
         let due = date!(2026 - 05 - 12);
         m.requests
             .expect_find()
             .returning(move |_| Ok(Some(request(RequestStatus::InProgress, due))));
-        m.requests.expect_update().returning(move |_, _, _, _, _| {
+        m.requests.expect_update().returning(move |_, _, _, _| {
             Ok(Booked {
                 request: request(RequestStatus::InProgress, due),
                 changed_days: vec![],
@@ -627,7 +499,7 @@ mod tests {
     fn requesters_cannot_set_a_status() {
         let desk = Mocks::default().build();
         assert!(matches!(
-            desk.set_request_status(&ALICE, RequestId(7), "completed"),
+            desk.set_request_status(&ALICE, RequestId(7), "completed", None),
             Err(RequestError::Forbidden(_))
         ));
     }
@@ -640,7 +512,7 @@ mod tests {
             .returning(|_| Ok(Some(request(RequestStatus::Pending, date!(2026 - 05 - 12)))));
         let desk = m.build();
         let err = desk
-            .set_request_status(&DESIGNER, RequestId(7), "completed")
+            .set_request_status(&DESIGNER, RequestId(7), "completed", None)
             .unwrap_err();
         assert!(matches!(
             err,
@@ -650,40 +522,70 @@ mod tests {
             }
         ));
         assert!(matches!(
-            desk.set_request_status(&DESIGNER, RequestId(7), "done"),
+            desk.set_request_status(&DESIGNER, RequestId(7), "done", None),
             Err(RequestError::Validation(_))
         ));
     }
 
     #[test]
-    fn rejecting_frees_the_slot_and_tells_the_requester() {
+    fn rejecting_tells_the_requester_with_the_reason() {
         let due = date!(2026 - 05 - 12);
-        let mut m = Mocks::default().with_settings(settings(), 0);
+        let mut m = Mocks::default();
         m.requests
             .expect_find()
             .returning(move |_| Ok(Some(request(RequestStatus::Pending, due))));
         m.requests
             .expect_transition()
-            .withf(|_, from, to, _| {
-                *from == RequestStatus::Pending && *to == RequestStatus::Rejected
+            .withf(|_, t| {
+                t.from == RequestStatus::Pending
+                    && t.to == RequestStatus::Rejected
+                    && t.notify_requester
+                    && t.reason.as_deref() == Some("out of scope")
+                    && t.at == NOW
             })
-            .returning(move |_, _, _, _| {
+            .times(1)
+            .returning(move |_, _| {
                 Ok(Booked {
                     request: request(RequestStatus::Rejected, due),
-                    changed_days: vec![record(due, 0)],
+                    changed_days: vec![day(due, 0)],
                 })
             });
-        m.broadcast
-            .expect_capacity_updated()
-            .withf(|u| u[0].used == 0)
-            .times(1)
-            .return_const(());
-        expect_notification(&mut m, ALICE.id, NotificationKind::StatusChanged);
         let r = m
             .build()
-            .set_request_status(&DESIGNER, RequestId(7), "rejected")
+            .set_request_status(&DESIGNER, RequestId(7), "rejected", Some(" out of scope "))
             .unwrap();
         assert_eq!(r.status, RequestStatus::Rejected);
+    }
+
+    #[test]
+    fn an_overlong_reason_is_refused_before_anything_is_written() {
+        let err = Mocks::default()
+            .build()
+            .set_request_status(&DESIGNER, RequestId(7), "rejected", Some(&"x".repeat(501)))
+            .unwrap_err();
+        assert!(matches!(err, RequestError::Validation(f) if f.field == "reason"));
+    }
+
+    #[test]
+    fn the_requester_is_told_of_a_cancel_only_when_someone_else_cancelled() {
+        let due = date!(2026 - 05 - 12);
+        for (actor, told) in [(ALICE, false), (ADMIN, true)] {
+            let mut m = Mocks::default();
+            m.requests
+                .expect_find()
+                .returning(move |_| Ok(Some(request(RequestStatus::Pending, due))));
+            m.requests
+                .expect_transition()
+                .withf(move |_, t| t.to == RequestStatus::Cancelled && t.notify_requester == told)
+                .times(1)
+                .returning(move |_, _| {
+                    Ok(Booked {
+                        request: request(RequestStatus::Cancelled, due),
+                        changed_days: vec![day(due, 0)],
+                    })
+                });
+            m.build().cancel_request(&actor, RequestId(7)).unwrap();
+        }
     }
 
     #[test]
@@ -695,7 +597,7 @@ mod tests {
             .returning(move |_| Ok(Some(request(RequestStatus::Pending, due))));
         m.requests
             .expect_transition()
-            .returning(|_, _, _, _| Err(BookingError::StatusChanged(RequestStatus::Cancelled)));
+            .returning(|_, _| Err(BookingError::StatusChanged(RequestStatus::Cancelled)));
         let err = m.build().cancel_request(&ALICE, RequestId(7)).unwrap_err();
         assert!(matches!(
             err,

@@ -5,8 +5,7 @@ use time::Date;
 use crate::capacity::{Capacity, Day};
 use crate::error::RepositoryError;
 use crate::permissions::Actor;
-use crate::ports::SettingsChanged;
-use crate::settings::{CapacitySettings, SettingsInput, SettingsView};
+use crate::settings::{BookingCalendar, CapacitySettings, SettingsInput, SettingsView};
 use crate::user::Role;
 use crate::validation::FieldError;
 use crate::RequestDesk;
@@ -51,13 +50,9 @@ impl RequestDesk {
                 .into());
             }
         }
-        let stored = self.ports.settings.save(&settings)?;
-        self.ports.broadcast.settings_changed(&SettingsChanged {
-            timestamp: self.ports.clock.now(),
-            version: stored.version,
-        });
-        let today = stored.settings.timezone.date_at(self.ports.clock.now());
-        let calendar = crate::settings::BookingCalendar::new(&stored.settings, today);
+        let now = self.ports.clock.now();
+        let stored = self.ports.settings.save(&settings, now)?;
+        let calendar = BookingCalendar::at(&stored.settings, now);
         Ok(SettingsView::new(&stored.settings, &calendar))
     }
 
@@ -85,8 +80,8 @@ impl RequestDesk {
             )
             .into());
         }
-        let record = self.ports.days.set_override(date, capacity, note)?;
-        Ok(self.publish_days(&[record], None)?.remove(0))
+        let now = self.ports.clock.now();
+        Ok(self.ports.days.set_override(date, capacity, note, now)?)
     }
 
     /// Returns a date to the daily capacity.
@@ -94,8 +89,10 @@ impl RequestDesk {
         if !actor.is_admin() {
             return Err(SettingsError::Forbidden);
         }
-        let record = self.ports.days.clear_override(date)?;
-        Ok(self.publish_days(&[record], None)?.remove(0))
+        Ok(self
+            .ports
+            .days
+            .clear_override(date, self.ports.clock.now())?)
     }
 }
 
@@ -139,19 +136,18 @@ mod tests {
     }
 
     #[test]
-    fn saving_settings_tells_every_client_to_refetch() {
+    fn saving_settings_stores_them_at_the_clocks_time() {
         let mut m = Mocks::default();
-        m.settings.expect_save().returning(|s| {
-            Ok(StoredSettings {
-                settings: s.clone(),
-                version: 42,
-            })
-        });
-        m.broadcast
-            .expect_settings_changed()
-            .withf(|c| c.version == 42 && c.timestamp == NOW)
+        m.settings
+            .expect_save()
+            .withf(|s, at| s.daily_capacity.get() == 4 && *at == NOW)
             .times(1)
-            .return_const(());
+            .returning(|s, _| {
+                Ok(StoredSettings {
+                    settings: s.clone(),
+                    version: 42,
+                })
+            });
         let view = m.build().update_settings(&admin(), &input()).unwrap();
         assert_eq!(
             (view.daily_capacity, view.closed_weekdays.clone()),
@@ -205,31 +201,48 @@ mod tests {
     }
 
     #[test]
-    fn an_override_is_broadcast_with_the_new_numbers() {
-        let mut m = Mocks::default().with_settings(CapacitySettings::default(), 0);
-        m.days.expect_set_override().returning(|date, capacity, _| {
-            Ok(DayRecord {
-                date,
-                capacity_override: Some(capacity),
-                used: 2,
-                version: 9,
-            })
-        });
-        m.broadcast
-            .expect_capacity_updated()
-            .withf(|u| {
-                u.len() == 1
-                    && u[0].capacity == 2
-                    && u[0].status == DayStatus::Full
-                    && u[0].version == 9
+    fn an_override_note_is_trimmed_and_the_repository_answers_the_day() {
+        let mut m = Mocks::default();
+        m.days
+            .expect_set_override()
+            .withf(|_, capacity, note, at| {
+                capacity.get() == 2 && note.as_deref() == Some("half day") && *at == NOW
             })
             .times(1)
-            .return_const(());
+            .returning(|date, capacity, note, _| {
+                let record = DayRecord {
+                    capacity_override: Some(capacity),
+                    note,
+                    used: 2,
+                    version: 9,
+                    ..DayRecord::untouched(date)
+                };
+                let calendar = BookingCalendar::at(&CapacitySettings::default(), NOW);
+                Ok(Day::from_record(&record, &calendar))
+            });
         let day = m
             .build()
-            .set_override(&admin(), date!(2026 - 05 - 12), 2, Some("half day".into()))
+            .set_override(
+                &admin(),
+                date!(2026 - 05 - 12),
+                2,
+                Some("  half day ".into()),
+            )
             .unwrap();
-        assert_eq!((day.capacity, day.used, day.remaining), (2, 2, 0));
+        assert_eq!(
+            (day.capacity, day.used, day.remaining, day.status),
+            (2, 2, 0, DayStatus::Full)
+        );
+        assert_eq!(day.note.as_deref(), Some("half day"));
+    }
+
+    #[test]
+    fn an_overlong_note_is_refused_before_anything_is_written() {
+        let err = Mocks::default()
+            .build()
+            .set_override(&admin(), date!(2026 - 05 - 12), 2, Some("x".repeat(501)))
+            .unwrap_err();
+        assert!(matches!(err, SettingsError::Validation(f) if f.field == "note"));
     }
 
     #[test]

@@ -1,134 +1,126 @@
-//! The change record: how a committed change becomes a version and a NOTIFY.
+//! The write half of the change stream: how a transaction judges, versions
+//! and announces what it changes.
 //!
-//! Every transaction that changes a date's numbers (or the settings) ends by
-//! calling [`stamp_days`] (or [`stamp_settings`]), which
+//! Every write transaction follows the same steps, in this order:
 //!
-//! 1. takes a transaction-scoped advisory lock, so versions are handed out in
-//!    commit order: a reader that sees version `v` also sees every committed
-//!    version below `v`, which makes "every change since `v`" complete;
-//! 2. applies each touched date's change to `used` and stamps it with
-//!    `nextval('change_version_seq')` in the same statement — the durable
-//!    change record is the date's row with its new version;
-//! 3. queues a small `NOTIFY` on [`CHANNEL`], delivered to every listening
-//!    instance if and only if the transaction commits.
-//!
-//! The lock is always the last one a transaction takes (after request and
-//! day rows), so it cannot take part in a deadlock. PostgreSQL serializes
-//! committing NOTIFY transactions anyway, so it costs little extra.
+//! 1. lock the rows it changes (request row first, then day rows in date
+//!    order — so no two transactions can deadlock);
+//! 2. [`in_force`]: take the transaction-scoped *version lock*, then read
+//!    the settings. A settings change takes the same lock, so the two
+//!    serialize: the settings read here stay in force until this COMMIT.
+//!    (Two statements on purpose: at READ COMMITTED a statement sees the
+//!    data committed when it *starts*, so the read must start after the
+//!    lock is held.) Holding the lock also hands out versions in commit
+//!    order, so a reader that sees version `v` sees every version below it;
+//! 3. judge with the domain's rule ([`admit`](request_desk_domain::capacity::admit))
+//!    against those settings, and write;
+//! 4. [`stamp_days`]: apply each touched date's change to `used` and stamp it
+//!    with `nextval('change_version_seq')` in the same statement, and turn the
+//!    rows it returns into the `Day`s clients will see — under the settings
+//!    of step 2, exactly what the database holds at that version;
+//! 5. [`announce`]: queue one `NOTIFY` on [`CHANNEL`] whose payload carries
+//!    the change's [`LiveEvent`]s with their final numbers. PostgreSQL
+//!    delivers it to every listener if and only if the transaction commits,
+//!    in commit order. Nothing is read or computed after COMMIT.
 
 use diesel::prelude::*;
-use diesel::sql_types::Text;
-use time::Date;
+use diesel::sql_types::{BigInt, Text};
+use request_desk_domain::capacity::{Day, DayRecord};
+use request_desk_domain::live::LiveEvent;
+use request_desk_domain::settings::{BookingCalendar, StoredSettings};
+use request_desk_domain::RepositoryError;
+use time::{Date, OffsetDateTime};
 
 use super::days::next_version;
-use super::rows::DayRow;
+use super::errors::TxError;
+use super::rows::{DayRow, SettingsRow};
 use super::schema::{days, settings};
 use super::Conn;
 
 /// The NOTIFY channel every instance listens on.
 pub const CHANNEL: &str = "request_desk_changes";
 
+/// PostgreSQL refuses NOTIFY payloads of 8000 bytes or more.
+pub const MAX_PAYLOAD_BYTES: usize = 7999;
+
 /// Arbitrary constant naming the advisory lock that orders versions.
 const VERSION_LOCK_KEY: i64 = 0x0052_4551_4445_534b; // "REQDESK"
 
-/// A NOTIFY payload: what changed, and which instance changed it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Notice {
-    pub change: ChangeNotice,
-    /// The [`PgStore::origin`](super::PgStore::origin) of the instance that
-    /// committed it: that instance delivered it to its own clients already.
-    pub origin: u32,
-}
-
-impl Notice {
-    /// `<change>@<origin>`, e.g. `d:42@7`: small, well under PostgreSQL's 8000 bytes.
-    pub fn encode(&self) -> String {
-        format!("{}@{}", self.change.encode(), self.origin)
-    }
-
-    pub fn decode(payload: &str) -> Option<Notice> {
-        let (change, origin) = payload.split_once('@')?;
-        Some(Notice {
-            change: ChangeNotice::decode(change)?,
-            origin: origin.parse().ok()?,
-        })
-    }
-}
-
-/// What changed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ChangeNotice {
-    /// Dates changed; the newest version the transaction stamped.
-    Days { version: i64 },
-    /// The settings changed, stamped with `version`.
-    Settings { version: i64 },
-    /// A notification was stored for a user.
-    Notification { user_id: i64, notification_id: i64 },
-    /// A user's unread count changed (read, read-all).
-    Inbox { user_id: i64 },
-}
-
-impl ChangeNotice {
-    fn encode(&self) -> String {
-        match self {
-            ChangeNotice::Days { version } => format!("d:{version}"),
-            ChangeNotice::Settings { version } => format!("s:{version}"),
-            ChangeNotice::Notification {
-                user_id,
-                notification_id,
-            } => format!("n:{user_id}:{notification_id}"),
-            ChangeNotice::Inbox { user_id } => format!("i:{user_id}"),
-        }
-    }
-
-    fn decode(payload: &str) -> Option<ChangeNotice> {
-        let mut parts = payload.split(':');
-        let kind = parts.next()?;
-        let a: i64 = parts.next()?.parse().ok()?;
-        let b: Option<i64> = parts.next().map(|p| p.parse().ok()).unwrap_or(None);
-        let notice = match (kind, b) {
-            ("d", None) => ChangeNotice::Days { version: a },
-            ("s", None) => ChangeNotice::Settings { version: a },
-            ("n", Some(b)) => ChangeNotice::Notification {
-                user_id: a,
-                notification_id: b,
-            },
-            ("i", None) => ChangeNotice::Inbox { user_id: a },
-            _ => return None,
-        };
-        parts.next().is_none().then_some(notice)
-    }
-}
-
 diesel::define_sql_function!(fn pg_notify(channel: Text, payload: Text) -> Text);
-diesel::define_sql_function!(fn pg_advisory_xact_lock(key: diesel::sql_types::BigInt));
+diesel::define_sql_function!(fn pg_advisory_xact_lock(key: BigInt));
 
-/// Queues a NOTIFY, sent when (and only if) the transaction commits.
-pub(super) fn notify(conn: &mut Conn, change: ChangeNotice, origin: u32) -> QueryResult<()> {
-    let payload = Notice { change, origin }.encode();
-    diesel::select(pg_notify(CHANNEL, payload))
-        .execute(conn)
-        .map(|_| ())
+/// The settings in force for the rest of a write transaction, and what they
+/// mean at the use case's `at`.
+#[derive(Debug, Clone)]
+pub(super) struct InForce {
+    pub stored: StoredSettings,
+    pub calendar: BookingCalendar,
+    pub at: OffsetDateTime,
 }
 
-fn version_lock(conn: &mut Conn) -> QueryResult<()> {
+impl InForce {
+    /// `record` as clients see it under these settings.
+    pub fn day(&self, record: &DayRecord) -> Day {
+        Day::from_record(record, &self.calendar)
+    }
+
+    /// The `DayChanged` events of stamped days.
+    pub fn day_events(&self, days: &[Day]) -> Vec<LiveEvent> {
+        days.iter()
+            .map(|day| LiveEvent::DayChanged {
+                day: day.clone(),
+                at: self.at,
+            })
+            .collect()
+    }
+}
+
+/// Takes the version lock, held until the transaction ends. Call after
+/// every row lock the transaction needs.
+pub(super) fn lock_versions(conn: &mut Conn) -> QueryResult<()> {
     diesel::select(pg_advisory_xact_lock(VERSION_LOCK_KEY))
         .execute(conn)
         .map(|_| ())
 }
 
+/// Takes the version lock, then reads the settings (step 2 above). Call
+/// after every row lock the transaction needs.
+pub(super) fn in_force<E>(conn: &mut Conn, at: OffsetDateTime) -> Result<InForce, TxError<E>>
+where
+    E: From<RepositoryError>,
+{
+    lock_versions(conn)?;
+    let stored = settings::table
+        .find(1i16)
+        .select(SettingsRow::as_select())
+        .first(conn)?
+        .into_stored()
+        .map_err(|e| TxError::Domain(e.into()))?;
+    let calendar = BookingCalendar::at(&stored.settings, at);
+    Ok(InForce {
+        stored,
+        calendar,
+        at,
+    })
+}
+
 /// Adds each date's `used` delta (0 for none) and stamps the date with a new
-/// version — one statement per date, in date order, rows that exist and are
-/// locked — then queues the NOTIFY. Call last in the transaction.
-pub(super) fn stamp_days(
+/// version — one statement per date, in date order, on rows this transaction
+/// has locked — and returns the days as committed, under `in_force`.
+/// `held` gives each date's live holds.
+pub(super) fn stamp_days<E>(
     conn: &mut Conn,
     changes: &[(Date, i32)],
-    origin: u32,
-) -> QueryResult<Vec<DayRow>> {
+    in_force: &InForce,
+    held: impl Fn(Date) -> u32,
+) -> Result<Vec<Day>, TxError<E>>
+where
+    E: From<RepositoryError>,
+{
     let mut sorted = changes.to_vec();
     sorted.sort_by_key(|(date, _)| *date);
-    version_lock(conn)?;
-    let mut rows = Vec::with_capacity(sorted.len());
+    sorted.dedup_by_key(|(date, _)| *date);
+    let mut days = Vec::with_capacity(sorted.len());
     for (date, delta) in sorted {
         let row = diesel::update(days::table.find(date))
             .set((
@@ -137,44 +129,152 @@ pub(super) fn stamp_days(
             ))
             .returning(DayRow::as_returning())
             .get_result(conn)?;
-        rows.push(row);
+        let record = row
+            .into_record(held(date))
+            .map_err(|e| TxError::Domain(e.into()))?;
+        days.push(in_force.day(&record));
     }
-    if let Some(version) = rows.iter().map(|r| r.version).max() {
-        notify(conn, ChangeNotice::Days { version }, origin)?;
-    }
-    Ok(rows)
+    Ok(days)
 }
 
-/// Stamps the settings row with a new version and queues the NOTIFY.
-pub(super) fn stamp_settings(conn: &mut Conn, origin: u32) -> QueryResult<i64> {
-    version_lock(conn)?;
-    let version = diesel::update(settings::table.find(1i16))
+/// Stamps the settings row with a new version; returns it.
+pub(super) fn stamp_settings(conn: &mut Conn) -> QueryResult<i64> {
+    diesel::update(settings::table.find(1i16))
         .set(settings::version.eq(next_version()))
         .returning(settings::version)
-        .get_result(conn)?;
-    notify(conn, ChangeNotice::Settings { version }, origin)?;
-    Ok(version)
+        .get_result(conn)
+}
+
+/// Queues the change's events as one NOTIFY, delivered when (and only if)
+/// the transaction commits (step 5 above). No events, no NOTIFY.
+pub(super) fn announce<E>(conn: &mut Conn, events: &[LiveEvent]) -> Result<(), TxError<E>>
+where
+    E: From<RepositoryError>,
+{
+    if events.is_empty() {
+        return Ok(());
+    }
+    let payload = encode(events).map_err(|e| TxError::Domain(e.into()))?;
+    diesel::select(pg_notify(CHANNEL, payload)).execute(conn)?;
+    Ok(())
+}
+
+/// The NOTIFY payload of a change: its events as JSON.
+///
+/// # Errors
+/// A payload PostgreSQL would refuse. Every change the domain allows stays
+/// far below the limit (see the test below); the error keeps an impossible
+/// change from committing without its announcement.
+pub fn encode(events: &[LiveEvent]) -> Result<String, RepositoryError> {
+    let payload = serde_json::to_string(events)
+        .map_err(|e| RepositoryError::Unexpected(format!("encoding a change: {e}")))?;
+    if payload.len() > MAX_PAYLOAD_BYTES {
+        return Err(RepositoryError::Unexpected(format!(
+            "a change's announcement of {} bytes exceeds PostgreSQL's NOTIFY limit",
+            payload.len()
+        )));
+    }
+    Ok(payload)
+}
+
+/// Reads a NOTIFY payload back; `None` for anything else on the channel.
+pub fn decode(payload: &str) -> Option<Vec<LiveEvent>> {
+    serde_json::from_str(payload).ok()
 }
 
 #[cfg(test)]
 mod tests {
-    use super::ChangeNotice;
+    use super::*;
+    use request_desk_domain::capacity::Capacity;
+    use request_desk_domain::notification::{Notification, NotificationKind, NotificationParams};
+    use request_desk_domain::request::RequestStatus;
+    use request_desk_domain::settings::CapacitySettings;
+    use request_desk_domain::{NotificationId, RequestId, UserId};
+    use time::macros::{date, datetime};
+
+    const AT: OffsetDateTime = datetime!(2026-05-11 10:00:00.5 UTC);
+
+    fn day(date: Date, note: Option<String>) -> Day {
+        let record = DayRecord {
+            capacity_override: Some(Capacity::new(100_000).unwrap()),
+            note,
+            used: 99_999,
+            held: 1,
+            version: i64::MAX,
+            ..DayRecord::untouched(date)
+        };
+        Day::from_record(
+            &record,
+            &BookingCalendar::at(&CapacitySettings::default(), AT),
+        )
+    }
 
     #[test]
-    fn notices_round_trip_and_garbage_is_ignored() {
-        for n in [
-            ChangeNotice::Days { version: 42 },
-            ChangeNotice::Settings { version: 7 },
-            ChangeNotice::Notification {
-                user_id: 3,
-                notification_id: 9,
+    fn events_round_trip_through_a_payload() {
+        let events = vec![
+            LiveEvent::DayChanged {
+                day: day(date!(2026 - 05 - 12), Some("Offsite".into())),
+                at: AT,
             },
-            ChangeNotice::Inbox { user_id: 3 },
-        ] {
-            assert_eq!(ChangeNotice::decode(&n.encode()), Some(n));
-        }
-        for bad in ["", "d", "d:x", "x:1", "n:1", "d:1:2", "i:1:2:3"] {
-            assert_eq!(ChangeNotice::decode(bad), None, "{bad}");
-        }
+            LiveEvent::SettingsChanged { version: 7, at: AT },
+            LiveEvent::InboxUpdated {
+                user: UserId(3),
+                unread_count: 2,
+            },
+        ];
+        let payload = encode(&events).unwrap();
+        assert_eq!(decode(&payload), Some(events));
+        assert_eq!(
+            decode("d:42@7"),
+            None,
+            "anything else on the channel is ignored"
+        );
+    }
+
+    #[test]
+    fn the_largest_changes_fit_in_one_notify() {
+        // A move touches two dates, each with the longest override note (500
+        // characters of 4 bytes each) and the largest numbers.
+        let note = "𝄞".repeat(500);
+        let events = vec![
+            LiveEvent::DayChanged {
+                day: day(date!(2026 - 05 - 12), Some(note.clone())),
+                at: AT,
+            },
+            LiveEvent::DayChanged {
+                day: day(date!(2026 - 05 - 13), Some(note)),
+                at: AT,
+            },
+        ];
+        assert!(encode(&events).is_ok());
+        // A notification with the longest title and reason, written twice (params and message).
+        let title = "𝄞".repeat(200);
+        let reason = "𝄞".repeat(500);
+        let notification = Notification {
+            id: NotificationId(i64::MAX),
+            request_id: RequestId(i64::MAX),
+            kind: NotificationKind::StatusChanged,
+            params: NotificationParams {
+                title: title.clone(),
+                due_date: date!(2026 - 05 - 12),
+                status: Some(RequestStatus::InProgress),
+                reason: Some(reason.clone()),
+            },
+            message: format!("Your request “{title}” is now in progress: {reason}"),
+            read: false,
+            created_at: AT,
+        };
+        let events = vec![
+            LiveEvent::DayChanged {
+                day: day(date!(2026 - 05 - 12), None),
+                at: AT,
+            },
+            LiveEvent::NotificationReceived {
+                user: UserId(i64::MAX),
+                notification,
+                unread_count: u64::MAX,
+            },
+        ];
+        assert!(encode(&events).is_ok());
     }
 }

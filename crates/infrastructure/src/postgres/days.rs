@@ -1,17 +1,16 @@
 //! [`DayRepository`] on PostgreSQL: ranges, the change feed, overrides.
 
 use diesel::dsl::{max, sql};
-use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;
-use request_desk_domain::capacity::Capacity;
-use request_desk_domain::ports::DayRepository;
-use request_desk_domain::{DayRecord, RepositoryError};
-use time::Date;
+use request_desk_domain::capacity::{Capacity, Day};
+use request_desk_domain::ports::{DayRepository, Pick, Snapshot, SnapshotError};
+use request_desk_domain::RepositoryError;
+use time::{Date, OffsetDateTime};
 
-use super::changes::stamp_days;
-use super::errors::db_error;
-use super::rows::DayRow;
+use super::changes::{announce, in_force, stamp_days};
+use super::errors::TxError;
+use super::rows::{DayRow, SettingsRow};
 use super::schema::{days, settings};
 use super::{Conn, PgStore};
 
@@ -29,26 +28,56 @@ pub(super) fn ensure_day(conn: &mut Conn, date: Date) -> QueryResult<()> {
         .map(|_| ())
 }
 
+/// Live holds on `date`. No hold exists before holds are taken (the holds
+/// table arrives with them), so every date has none.
+pub(super) fn held_on(_conn: &mut Conn, _date: Date) -> QueryResult<u32> {
+    Ok(0)
+}
+
 impl DayRepository for PgStore {
-    fn in_range(&self, from: Date, to: Date) -> Result<Vec<DayRecord>, RepositoryError> {
-        self.records(|q| q.filter(days::date.between(from, to)))
-    }
-
-    fn changed_since(&self, version: i64) -> Result<Vec<DayRecord>, RepositoryError> {
-        self.records(|q| q.filter(days::version.gt(version)))
-    }
-
-    fn latest_version(&self) -> Result<i64, RepositoryError> {
+    fn snapshot(&self, pick: Pick) -> Result<Snapshot, SnapshotError> {
         let mut conn = self.conn()?;
-        let days_max: Option<i64> = days::table
-            .select(max(days::version))
-            .first(&mut conn)
-            .map_err(db_error)?;
-        let settings_version: i64 = settings::table
-            .select(settings::version)
-            .first(&mut conn)
-            .map_err(db_error)?;
-        Ok(days_max.unwrap_or(0).max(settings_version))
+        conn.build_transaction()
+            .read_only()
+            .repeatable_read()
+            .run(|conn| {
+                let stored = settings::table
+                    .find(1i16)
+                    .select(SettingsRow::as_select())
+                    .first(conn)?
+                    .into_stored()
+                    .map_err(|e| TxError::Domain(e.into()))?;
+                let range = pick
+                    .resolve(&stored)
+                    .map_err(|e| TxError::Domain(SnapshotError::Invalid(e)))?;
+                let days_max: Option<i64> = days::table.select(max(days::version)).first(conn)?;
+                let version = days_max.unwrap_or(0).max(stored.version);
+                let query = days::table.into_boxed();
+                let query = match (pick, range) {
+                    (_, Some((from, to))) => query.filter(days::date.between(from, to)),
+                    (Pick::ChangedSince(since), None) => query.filter(days::version.gt(since)),
+                    (Pick::Range { .. }, None) => unreachable!("a range pick resolves to a range"),
+                };
+                let rows = query
+                    .order(days::date)
+                    .select(DayRow::as_select())
+                    .load(conn)?;
+                let mut records = Vec::with_capacity(rows.len());
+                for row in rows {
+                    let held = held_on(conn, row.date)?;
+                    records.push(
+                        row.into_record(held)
+                            .map_err(|e| TxError::Domain(e.into()))?,
+                    );
+                }
+                Ok(Snapshot {
+                    settings: stored,
+                    version,
+                    records,
+                    range,
+                })
+            })
+            .map_err(TxError::into_error)
     }
 
     fn set_override(
@@ -56,41 +85,29 @@ impl DayRepository for PgStore {
         date: Date,
         capacity: Capacity,
         note: Option<String>,
-    ) -> Result<DayRecord, RepositoryError> {
-        self.write_day(date, Some(capacity.get() as i32), note)
+        at: OffsetDateTime,
+    ) -> Result<Day, RepositoryError> {
+        self.write_day(date, Some(capacity.get() as i32), note, at)
     }
 
-    fn clear_override(&self, date: Date) -> Result<DayRecord, RepositoryError> {
-        self.write_day(date, None, None)
+    fn clear_override(&self, date: Date, at: OffsetDateTime) -> Result<Day, RepositoryError> {
+        self.write_day(date, None, None, at)
     }
 }
 
 impl PgStore {
-    /// The day rows a filter selects, in date order.
-    fn records(
-        &self,
-        filter: impl FnOnce(days::BoxedQuery<'static, Pg>) -> days::BoxedQuery<'static, Pg>,
-    ) -> Result<Vec<DayRecord>, RepositoryError> {
-        let mut conn = self.conn()?;
-        filter(days::table.into_boxed())
-            .order(days::date)
-            .select(DayRow::as_select())
-            .load(&mut conn)
-            .map_err(db_error)?
-            .into_iter()
-            .map(DayRow::into_record)
-            .collect()
-    }
-
-    /// Sets (or clears) a date's override and stamps the date, in one transaction.
+    /// Sets (or clears) a date's override, stamps the date and announces it,
+    /// in one transaction.
     fn write_day(
         &self,
         date: Date,
         capacity: Option<i32>,
         note: Option<String>,
-    ) -> Result<DayRecord, RepositoryError> {
+        at: OffsetDateTime,
+    ) -> Result<Day, RepositoryError> {
         let mut conn = self.conn()?;
         conn.transaction(|conn| {
+            // Creates or locks the row, like a booking does.
             diesel::insert_into(days::table)
                 .values((
                     days::date.eq(date),
@@ -104,10 +121,12 @@ impl PgStore {
                     days::override_note.eq(&note),
                 ))
                 .execute(conn)?;
-            stamp_days(conn, &[(date, 0)], self.origin)
+            let held = held_on(conn, date)?;
+            let in_force = in_force(conn, at)?;
+            let mut changed = stamp_days(conn, &[(date, 0)], &in_force, |_| held)?;
+            announce(conn, &in_force.day_events(&changed))?;
+            Ok(changed.remove(0))
         })
-        .map_err(db_error)?
-        .remove(0)
-        .into_record()
+        .map_err(TxError::<RepositoryError>::into_error)
     }
 }

@@ -42,3 +42,13 @@ impl<E> From<Error> for TxError<E> {
         TxError::Db(e)
     }
 }
+
+impl<E: From<RepositoryError>> TxError<E> {
+    /// The outcome a port method returns: the domain's, or the database failure mapped.
+    pub(crate) fn into_error(self) -> E {
+        match self {
+            TxError::Domain(e) => e,
+            TxError::Db(e) => db_error(e).into(),
+        }
+    }
+}

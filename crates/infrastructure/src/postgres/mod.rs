@@ -11,7 +11,6 @@ use diesel::r2d2::{ConnectionManager, Pool, PooledConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use request_desk_domain::RepositoryError;
 
-pub mod backplane;
 pub mod changes;
 mod days;
 mod errors;
@@ -28,7 +27,9 @@ pub use errors::is_unavailable;
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations");
 
 pub type PgPool = Pool<ConnectionManager<PgConnection>>;
-type Conn = PooledConnection<ConnectionManager<PgConnection>>;
+/// What the adapters' statements run on (a pooled connection derefs to it).
+type Conn = PgConnection;
+type Pooled = PooledConnection<ConnectionManager<PgConnection>>;
 
 /// How the pool is sized and how long a caller waits for a connection.
 #[derive(Debug, Clone)]
@@ -70,9 +71,6 @@ pub fn run_migrations(pool: &PgPool) -> Result<Vec<String>, RepositoryError> {
 #[derive(Clone)]
 pub struct PgStore {
     pool: PgPool,
-    /// Names this instance in the NOTIFYs it sends, so its own listener can
-    /// tell the changes it already delivered itself from everyone else's.
-    origin: u32,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -85,21 +83,14 @@ impl std::fmt::Debug for PgStore {
 
 impl PgStore {
     pub fn new(pool: PgPool) -> Self {
-        PgStore {
-            pool,
-            origin: rand::random(),
-        }
-    }
-
-    pub fn origin(&self) -> u32 {
-        self.origin
+        PgStore { pool }
     }
 
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }
 
-    fn conn(&self) -> Result<Conn, RepositoryError> {
+    fn conn(&self) -> Result<Pooled, RepositoryError> {
         self.pool.get().map_err(errors::pool_error)
     }
 

@@ -1,41 +1,43 @@
 //! [`RequestRepository`] on PostgreSQL: atomic booking, moving and status changes.
 //!
-//! Each method is one transaction at READ COMMITTED. Capacity is enforced by
-//! locking the date's row (an upsert that locks it, as `SELECT … FOR UPDATE`
-//! would, in one statement) before checking `used`
-//! against the capacity and writing, so concurrent bookings for one date —
-//! from any number of server processes — queue on that row and exactly the
-//! free slots are taken. Locks are always taken request row first, then day
-//! rows in date order, so no two transactions can deadlock.
+//! Each method is one transaction at READ COMMITTED, following the steps in
+//! [`super::changes`]. Capacity is enforced by locking the date's row (an
+//! upsert that locks it, as `SELECT … FOR UPDATE` would, in one statement),
+//! then reading the settings in force under the version lock, and only then
+//! judging with the domain's [`admit`] — so concurrent bookings for one date,
+//! from any number of server processes, queue on that row, exactly the free
+//! slots are taken, and a concurrent settings change is either wholly before
+//! the judgement or wholly after the commit. Locks are always taken request
+//! row first, then day rows in date order, then the version lock, so no two
+//! transactions can deadlock.
 
 use diesel::prelude::*;
 use diesel::upsert::excluded;
-use request_desk_domain::capacity::Capacity;
-use request_desk_domain::ports::{Booked, BookingError, RequestRepository};
+use request_desk_domain::capacity::{admit, Refusal};
+use request_desk_domain::notification::NewNotification;
+use request_desk_domain::ports::{Booked, BookingError, RequestRepository, Transition};
 use request_desk_domain::request::{
     NewRequest, Request, RequestFields, RequestFilter, RequestPage, RequestStatus,
 };
 use request_desk_domain::{DayRecord, RepositoryError, RequestId};
 use time::{Date, OffsetDateTime};
 
-use super::changes::stamp_days;
-use super::days::ensure_day;
+use super::changes::{announce, in_force, stamp_days};
+use super::days::{ensure_day, held_on};
 use super::errors::{db_error, TxError};
+use super::notifications::store_notification;
 use super::rows::{DayRow, NewRequestRow, RequestRow};
 use super::schema::{days, requests};
 use super::{Conn, PgStore};
 
 type Tx<T> = Result<T, TxError<BookingError>>;
 
-fn finish<T>(result: Tx<T>) -> Result<T, BookingError> {
-    result.map_err(|e| match e {
-        TxError::Domain(e) => e,
-        TxError::Db(e) => BookingError::Repository(db_error(e)),
-    })
-}
-
 fn domain<T>(r: Result<T, RepositoryError>) -> Tx<T> {
     r.map_err(|e| TxError::Domain(BookingError::Repository(e)))
+}
+
+fn refused(refusal: Refusal) -> TxError<BookingError> {
+    TxError::Domain(BookingError::Refused(refusal))
 }
 
 /// Locks the days of `dates` in date order, creating missing ones, and
@@ -55,19 +57,10 @@ fn lock_days(conn: &mut Conn, dates: &[Date]) -> Tx<Vec<DayRecord>> {
             .set(days::date.eq(excluded(days::date)))
             .returning(DayRow::as_returning())
             .get_result(conn)?;
-        locked.push(domain(row.into_record())?);
+        let held = held_on(conn, date)?;
+        locked.push(domain(row.into_record(held))?);
     }
     Ok(locked)
-}
-
-/// Applies the `used` changes, stamps the dates with new versions and queues
-/// the NOTIFY; the last step of a transaction.
-fn stamp(conn: &mut Conn, changes: &[(Date, i32)], origin: u32) -> Tx<Vec<DayRecord>> {
-    if changes.is_empty() {
-        return Ok(Vec::new());
-    }
-    let rows = stamp_days(conn, changes, origin)?;
-    domain(rows.into_iter().map(DayRow::into_record).collect())
 }
 
 /// Locks a request's row and checks its status is still `expected`.
@@ -86,21 +79,19 @@ fn lock_request(conn: &mut Conn, id: RequestId, expected: RequestStatus) -> Tx<R
     Ok(row)
 }
 
-fn room_or_full(record: DayRecord, daily: Capacity) -> Tx<()> {
-    if record.has_room(daily) {
-        Ok(())
-    } else {
-        Err(TxError::Domain(BookingError::CapacityFull(record)))
-    }
+/// The live holds of each locked date, as they were when it was locked.
+fn held_of(locked: &[DayRecord]) -> impl Fn(Date) -> u32 + '_ {
+    move |date| locked.iter().find(|d| d.date == date).map_or(0, |d| d.held)
 }
 
 impl RequestRepository for PgStore {
-    fn create(&self, new: NewRequest, daily: Capacity) -> Result<Booked, BookingError> {
+    fn create(&self, new: NewRequest) -> Result<Booked, BookingError> {
         let mut conn = self.conn()?;
-        finish(conn.transaction(|conn| {
+        conn.transaction(|conn| {
             let date = new.fields.due_date;
-            let day = lock_days(conn, &[date])?.remove(0);
-            room_or_full(day, daily)?;
+            let locked = lock_days(conn, &[date])?;
+            let in_force = in_force(conn, new.at)?;
+            admit(&in_force.calendar, &locked[0], false).map_err(refused)?;
             let row = diesel::insert_into(requests::table)
                 .values(NewRequestRow {
                     title: new.fields.title.as_str(),
@@ -109,17 +100,25 @@ impl RequestRepository for PgStore {
                     due_date: date,
                     status: RequestStatus::Pending.as_str(),
                     requester_id: new.requester.0,
-                    assignee_id: new.assignee.map(|u| u.0),
+                    assignee_id: in_force.stored.settings.default_designer.map(|u| u.0),
                     created_at: new.at,
                     updated_at: new.at,
                 })
                 .returning(RequestRow::as_returning())
                 .get_result(conn)?;
+            let request = domain(row.into_request())?;
+            let changed_days = stamp_days(conn, &[(date, 1)], &in_force, held_of(&locked))?;
+            let mut events = in_force.day_events(&changed_days);
+            if let Some(n) = NewNotification::new_request(&request, new.at) {
+                events.push(store_notification(conn, &n)?);
+            }
+            announce(conn, &events)?;
             Ok(Booked {
-                request: domain(row.into_request())?,
-                changed_days: stamp(conn, &[(date, 1)], self.origin)?,
+                request,
+                changed_days,
             })
-        }))
+        })
+        .map_err(TxError::into_error)
     }
 
     fn find(&self, id: RequestId) -> Result<Option<Request>, RepositoryError> {
@@ -133,7 +132,6 @@ impl RequestRepository for PgStore {
             .map(RequestRow::into_request)
             .transpose()
     }
-
     fn list(&self, filter: &RequestFilter) -> Result<RequestPage, RepositoryError> {
         let mut conn = self.conn()?;
         let query = || {
@@ -177,22 +175,26 @@ impl RequestRepository for PgStore {
         id: RequestId,
         expected: RequestStatus,
         fields: &RequestFields,
-        daily: Capacity,
         at: OffsetDateTime,
     ) -> Result<Booked, BookingError> {
         let mut conn = self.conn()?;
-        finish(conn.transaction(|conn| {
+        conn.transaction(|conn| {
             let current = lock_request(conn, id, expected)?;
             let (old, new) = (current.due_date, fields.due_date);
-            let mut touched = Vec::new();
-            if old != new && expected.holds_slot() {
-                let locked = lock_days(conn, &[old, new])?;
-                let target = *locked.iter().find(|d| d.date == new).expect("locked");
-                room_or_full(target, daily)?;
-                touched = vec![(old, -1), (new, 1)];
-            } else if old != new {
-                // No slot moves, but the due date must exist for the foreign key.
-                ensure_day(conn, new)?;
+            let moves = old != new && expected.holds_slot();
+            let locked = if moves {
+                lock_days(conn, &[old, new])?
+            } else {
+                if old != new {
+                    // No slot moves, but the due date must exist for the foreign key.
+                    ensure_day(conn, new)?;
+                }
+                Vec::new()
+            };
+            let in_force = in_force(conn, at)?;
+            if moves {
+                let target = locked.iter().find(|d| d.date == new).expect("locked");
+                admit(&in_force.calendar, target, false).map_err(refused)?;
             }
             let row = diesel::update(requests::table.find(id.0))
                 .set((
@@ -204,40 +206,53 @@ impl RequestRepository for PgStore {
                 ))
                 .returning(RequestRow::as_returning())
                 .get_result(conn)?;
+            let touched: &[(Date, i32)] = if moves { &[(old, -1), (new, 1)] } else { &[] };
+            let changed_days = stamp_days(conn, touched, &in_force, held_of(&locked))?;
+            announce(conn, &in_force.day_events(&changed_days))?;
             Ok(Booked {
                 request: domain(row.into_request())?,
-                changed_days: stamp(conn, &touched, self.origin)?,
+                changed_days,
             })
-        }))
+        })
+        .map_err(TxError::into_error)
     }
 
-    fn transition(
-        &self,
-        id: RequestId,
-        from: RequestStatus,
-        to: RequestStatus,
-        at: OffsetDateTime,
-    ) -> Result<Booked, BookingError> {
+    fn transition(&self, id: RequestId, t: &Transition) -> Result<Booked, BookingError> {
         let mut conn = self.conn()?;
-        finish(conn.transaction(|conn| {
-            let current = lock_request(conn, id, from)?;
+        conn.transaction(|conn| {
+            let current = lock_request(conn, id, t.from)?;
+            let frees_or_takes = t.from.holds_slot() != t.to.holds_slot();
+            let locked = if frees_or_takes {
+                lock_days(conn, &[current.due_date])?
+            } else {
+                Vec::new()
+            };
+            let in_force = in_force(conn, t.at)?;
             let row = diesel::update(requests::table.find(id.0))
                 .set((
-                    requests::status.eq(to.as_str()),
-                    requests::updated_at.eq(at),
+                    requests::status.eq(t.to.as_str()),
+                    requests::updated_at.eq(t.at),
                 ))
                 .returning(RequestRow::as_returning())
                 .get_result(conn)?;
-            let mut touched = Vec::new();
-            if from.holds_slot() != to.holds_slot() {
-                let delta = if to.holds_slot() { 1 } else { -1 };
-                lock_days(conn, &[current.due_date])?;
-                touched.push((current.due_date, delta));
+            let request = domain(row.into_request())?;
+            let touched = if frees_or_takes {
+                vec![(current.due_date, if t.to.holds_slot() { 1 } else { -1 })]
+            } else {
+                Vec::new()
+            };
+            let changed_days = stamp_days(conn, &touched, &in_force, held_of(&locked))?;
+            let mut events = in_force.day_events(&changed_days);
+            if t.notify_requester {
+                let n = NewNotification::status_changed(&request, t.reason.clone(), t.at);
+                events.push(store_notification(conn, &n)?);
             }
+            announce(conn, &events)?;
             Ok(Booked {
-                request: domain(row.into_request())?,
-                changed_days: stamp(conn, &touched, self.origin)?,
+                request,
+                changed_days,
             })
-        }))
+        })
+        .map_err(TxError::into_error)
     }
 }

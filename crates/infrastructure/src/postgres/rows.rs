@@ -95,12 +95,14 @@ impl SettingsRow {
 pub(super) struct DayRow {
     pub date: Date,
     pub capacity_override: Option<i32>,
+    pub override_note: Option<String>,
     pub used: i32,
     pub version: i64,
 }
 
 impl DayRow {
-    pub fn into_record(self) -> Result<DayRecord, RepositoryError> {
+    /// The record, with `held` live holds on the date.
+    pub fn into_record(self, held: u32) -> Result<DayRecord, RepositoryError> {
         Ok(DayRecord {
             date: self.date,
             capacity_override: self
@@ -108,7 +110,9 @@ impl DayRow {
                 .map(|c| Capacity::new(c.into()))
                 .transpose()
                 .map_err(|e| corrupt("capacity override", e))?,
+            note: self.override_note,
             used: u32::try_from(self.used).map_err(|e| corrupt("used", e))?,
+            held,
             version: self.version,
         })
     }
@@ -170,6 +174,7 @@ pub(super) struct NotificationRow {
     pub id: i64,
     pub request_id: i64,
     pub kind: String,
+    pub params: String,
     pub message: String,
     pub read: bool,
     pub created_at: OffsetDateTime,
@@ -181,6 +186,7 @@ impl NotificationRow {
             id: NotificationId(self.id),
             request_id: RequestId(self.request_id),
             kind: NotificationKind::parse(&self.kind).ok_or_else(|| corrupt("kind", &self.kind))?,
+            params: serde_json::from_str(&self.params).map_err(|e| corrupt("params", e))?,
             message: self.message,
             read: self.read,
             created_at: self.created_at,

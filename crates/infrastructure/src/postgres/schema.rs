@@ -55,6 +55,7 @@ diesel::table! {
         user_id -> Int8,
         request_id -> Int8,
         kind -> Text,
+        params -> Text,
         message -> Text,
         read -> Bool,
         created_at -> Timestamptz,

@@ -1,12 +1,14 @@
 //! [`SettingsRepository`] on PostgreSQL: the single settings row.
 
 use diesel::prelude::*;
+use request_desk_domain::live::LiveEvent;
 use request_desk_domain::ports::SettingsRepository;
 use request_desk_domain::settings::{CapacitySettings, StoredSettings};
 use request_desk_domain::RepositoryError;
+use time::OffsetDateTime;
 
-use super::changes::stamp_settings;
-use super::errors::db_error;
+use super::changes::{announce, lock_versions, stamp_settings};
+use super::errors::{db_error, TxError};
 use super::rows::SettingsRow;
 use super::schema::settings;
 use super::PgStore;
@@ -22,9 +24,15 @@ impl SettingsRepository for PgStore {
             .into_stored()
     }
 
-    fn save(&self, new: &CapacitySettings) -> Result<StoredSettings, RepositoryError> {
+    fn save(
+        &self,
+        new: &CapacitySettings,
+        at: OffsetDateTime,
+    ) -> Result<StoredSettings, RepositoryError> {
         let mut conn = self.conn()?;
         conn.transaction(|conn| {
+            // Bookings judge under this lock: none is between its judgement and its commit now.
+            lock_versions(conn)?;
             diesel::update(settings::table.find(1i16))
                 .set((
                     settings::daily_capacity.eq(new.daily_capacity.get() as i32),
@@ -35,13 +43,16 @@ impl SettingsRepository for PgStore {
                     settings::default_designer_id.eq(new.default_designer.map(|u| u.0)),
                 ))
                 .execute(conn)?;
-            stamp_settings(conn, self.origin)?;
-            settings::table
+            let version = stamp_settings(conn)?;
+            announce(conn, &[LiveEvent::SettingsChanged { version, at }])?;
+            let stored = settings::table
                 .find(1i16)
                 .select(SettingsRow::as_select())
-                .first(conn)
+                .first(conn)?
+                .into_stored()
+                .map_err(TxError::Domain)?;
+            Ok(stored)
         })
-        .map_err(db_error)?
-        .into_stored()
+        .map_err(TxError::<RepositoryError>::into_error)
     }
 }

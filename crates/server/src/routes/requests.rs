@@ -117,6 +117,8 @@ async fn cancel(
 #[derive(Debug, Deserialize)]
 struct StatusBody {
     status: Option<String>,
+    /// Optional, shown to the requester in the notification (e.g. why it was rejected).
+    reason: Option<String>,
 }
 
 async fn set_status(
@@ -126,7 +128,13 @@ async fn set_status(
     body: web::Json<StatusBody>,
 ) -> Result<HttpResponse, ApiError> {
     let id = request_id(&id)?;
-    let status = required("status", body.into_inner().status)?;
-    Ok(HttpResponse::Ok()
-        .json(run(&desk, move |d| d.set_request_status(&actor, id, &status)).await?))
+    let body = body.into_inner();
+    let status = required("status", body.status)?;
+    let reason = body.reason;
+    Ok(HttpResponse::Ok().json(
+        run(&desk, move |d| {
+            d.set_request_status(&actor, id, &status, reason.as_deref())
+        })
+        .await?,
+    ))
 }

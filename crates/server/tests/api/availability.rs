@@ -16,7 +16,7 @@ async fn the_default_range_is_the_booking_window() {
     assert_eq!(days[60]["date"], s["maxDate"]);
     assert_eq!(
         days[0],
-        json!({"date": s["today"], "capacity": 10, "used": 0, "remaining": 10, "percent": 0, "status": "available", "version": 0})
+        json!({"date": s["today"], "capacity": 10, "used": 0, "held": 0, "remaining": 10, "percent": 0, "status": "available", "reason": null, "note": null, "version": 0})
     );
     assert!(body["version"].is_i64());
 }
