@@ -73,7 +73,14 @@ export const DayCell = memo(function DayCell({
     shown = t('status.full');
     details = `${longDate}${i18n.sep}${bookedText(day, i18n)}`;
   } else {
-    shown = reason === 'past' ? '' : day.note && reason === 'no_capacity' ? day.note : t('status.closed');
+    shown =
+      reason === 'past'
+        ? ''
+        : reason === 'not_open_yet'
+          ? t('day.notOpenYet')
+          : day.note && reason === 'no_capacity'
+            ? day.note
+            : t('status.closed');
     details = `${longDate}${i18n.sep}${reasonText(reason, opens, day, i18n)}`;
   }
   const visible = shown ? `${number}${i18n.visibleSep}${shown}` : number;
@@ -130,7 +137,7 @@ export const DayCell = memo(function DayCell({
             <span className="day-count">{count}</span> <span className="day-unit">{unit}</span>
           </span>
         )}
-        {!open && shown && <span className="day-word">{shown}</span>}{' '}
+        {!open && shown && <span className="day-word" dir="auto">{shown}</span>}{' '}
         {(open || status === 'full') && (
           <span className="day-bar" aria-hidden="true">
             <span className="day-bar-fill" style={{ inlineSize: `${Math.min(usedPct, 100)}%` }} />

@@ -237,6 +237,7 @@ export const en = {
   'admin.rangeSaved': '{from} to {to} now take {n} requests each.',
   'admin.overrideSet': 'This date has its own capacity.',
   'admin.overrideNote': 'This date has its own capacity: {note}',
+  'day.notOpenYet': 'Not open yet',
 };
 
 export type MessageKey = keyof typeof en;

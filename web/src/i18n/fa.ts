@@ -180,7 +180,7 @@ export const fa: Messages = {
   'toast.region': 'به‌روزرسانی‌ها',
   'nav.menu': 'فهرست',
   'auth.demoPassword': 'گذرواژهٔ همه:',
-  'day.leftUnit': 'جای خالی',
+  'day.leftUnit': 'خالی',
   'day.booked': '{used} از {capacity} رزرو شده',
   'day.bookedHeld': '{used} رزرو شده و {held} در حال رزرو، از {capacity}',
   'day.ariaOverride': 'ظرفیت ویژهٔ این روز',
@@ -239,4 +239,5 @@ export const fa: Messages = {
   'admin.rangeSaved': '{from} تا {to} اکنون هر روز {n} درخواست می‌پذیرند.',
   'admin.overrideSet': 'این روز ظرفیت ویژهٔ خود را دارد.',
   'admin.overrideNote': 'این روز ظرفیت ویژهٔ خود را دارد: {note}',
+  'day.notOpenYet': 'هنوز باز نیست',
 };

@@ -13,7 +13,7 @@ import { useLive } from './LiveProvider';
 
 const HIGHLIGHT_MS = 2000;
 /** Changes closer together than this make one notice. */
-const BURST_MS = 300;
+const BURST_MS = 500;
 
 interface Feedback {
   own: OwnChanges;
