@@ -929,6 +929,8 @@ describe('languages and accessibility', { concurrency: false }, () => {
       dates.admin,
       { timeout: 2000 },
     );
+    await overrides.locator(`[data-date="${dates.admin}"][data-override="true"]`).waitFor({ timeout: 2000 });
+    assert.match(await cell.getAttribute('aria-label'), /capacity set for this date/);
 
     // the daily capacity: CapacitySettingsChanged makes every client refetch
     await admin.getByTestId('daily-capacity').fill('12');
@@ -942,6 +944,27 @@ describe('languages and accessibility', { concurrency: false }, () => {
     assert.ok(await stillMarked(a));
     const settings = await api.settings();
     await api.as(ADMIN, 'PUT', '/api/settings', { ...settings, dailyCapacity: 10 });
+  });
+
+  test('admin: close a range of days at once; the time zone is picked from a list', async () => {
+    const admin = await page(ADMIN);
+    await admin.getByTestId('nav-admin').click();
+    await admin.getByTestId('timezone').waitFor();
+    assert.ok((await admin.getByTestId('timezone').locator('option[value="Asia/Tehran"]').count()) === 1, 'a list of IANA zones');
+    const overrides = admin.locator('.admin-overrides');
+    const cell = await showDate(admin, dates.toastA, overrides);
+    await cell.click();
+    await admin.getByTestId('override-capacity').fill('0');
+    await admin.getByTestId('override-note').fill('print shop closed');
+    await admin.getByTestId('override-through').selectOption(dates.toastC);
+    await admin.getByTestId('set-override').click();
+    await admin.getByTestId('override-notice').waitFor({ timeout: 5000 });
+    for (const d of [dates.toastA, dates.toastB, dates.toastC]) {
+      const day = await api.day(d);
+      assert.deepEqual([day.capacity, day.status], [0, 'closed'], d);
+      await overrides.locator(`[data-date="${d}"][data-override="true"]`).waitFor({ timeout: 2000 });
+    }
+    assert.equal((await api.day(addIso(dates.toastC, 1))).status === 'closed', false, 'the range ends where asked');
   });
 
   test('no page errors in any browser', () => {
