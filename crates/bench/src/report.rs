@@ -277,9 +277,10 @@ impl Report {
             let _ = writeln!(
                 s,
                 "\nThe same deliveries measured from two other starting points: from the commit (the event's `timestamp`, \
-                 which the server stamps right after committing; millisecond resolution) and from the moment the booking \
-                 request was sent. Because the server hands the event to every connection before it answers the booking, \
-                 most events reach the clients before the booker gets its response.\n"
+                 which the server takes as the booking's transaction starts, so this includes the transaction; \
+                 millisecond resolution) and from the moment the booking request was sent. Every instance fans out \
+                 from the change stream, off the request path, so the booker's own answer (*probe booking*) does not \
+                 wait for the audience.\n"
             );
             let _ = writeln!(
                 s,

@@ -29,3 +29,7 @@ id_type!(
     /// Identifies an inbox notification.
     NotificationId
 );
+id_type!(
+    /// Identifies a hold on a day's slot.
+    HoldId
+);

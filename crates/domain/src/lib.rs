@@ -14,6 +14,7 @@
 
 pub mod capacity;
 pub mod error;
+pub mod hold;
 pub mod ids;
 pub mod live;
 pub mod notification;
@@ -28,5 +29,5 @@ pub mod validation;
 
 pub use capacity::{Capacity, ClosedReason, Day, DayRecord, DayStatus, Refusal};
 pub use error::RepositoryError;
-pub use ids::{NotificationId, RequestId, UserId};
+pub use ids::{HoldId, NotificationId, RequestId, UserId};
 pub use services::{Ports, RequestDesk};

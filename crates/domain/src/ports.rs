@@ -9,7 +9,8 @@ use time::{Date, OffsetDateTime};
 
 use crate::capacity::{Capacity, Day, DayRecord, Refusal};
 use crate::error::RepositoryError;
-use crate::ids::{NotificationId, RequestId, UserId};
+use crate::hold::{Hold, HoldTtl};
+use crate::ids::{HoldId, NotificationId, RequestId, UserId};
 use crate::notification::Inbox;
 use crate::request::{
     NewRequest, Request, RequestFields, RequestFilter, RequestPage, RequestStatus,
@@ -135,6 +136,10 @@ pub enum BookingError {
     Refused(Refusal),
     #[error("request not found")]
     NotFound,
+    /// The hold given is not a live hold of the caller on that date (expired,
+    /// released, used, someone else's, or for another day).
+    #[error("the hold has expired or is not yours")]
+    HoldExpired,
     /// The request's status was no longer the expected one (a concurrent change won).
     #[error("the request's status changed meanwhile to {0:?}")]
     StatusChanged(RequestStatus),
@@ -162,7 +167,10 @@ pub trait RequestRepository: Send + Sync + 'static {
     /// # Errors
     /// MUST return [`BookingError::Refused`] when [`admit`](crate::capacity::admit)
     /// refuses the date under the settings in force at the moment of the
-    /// write, also under any concurrency and across processes.
+    /// write, also under any concurrency and across processes. With a hold,
+    /// MUST consume it in the same transaction, admitting the date by its
+    /// calendar only, or return [`BookingError::HoldExpired`] when it is not
+    /// a live hold of the requester on the due date.
     fn create(&self, request: NewRequest) -> Result<Booked, BookingError>;
     fn find(&self, id: RequestId) -> Result<Option<Request>, RepositoryError>;
     fn list(&self, filter: &RequestFilter) -> Result<RequestPage, RepositoryError>;
@@ -174,11 +182,16 @@ pub trait RequestRepository: Send + Sync + 'static {
     /// # Errors
     /// [`BookingError::Refused`] for a new date that cannot take it,
     /// [`BookingError::StatusChanged`] when the status is no longer `expected`.
+    ///
+    /// With `hold`, a live hold of the request's requester on the new date,
+    /// the move cannot fail for capacity and the hold becomes the booking
+    /// ([`BookingError::HoldExpired`] otherwise, nothing changed).
     fn update(
         &self,
         id: RequestId,
         expected: RequestStatus,
         fields: &RequestFields,
+        hold: Option<HoldUse>,
         at: OffsetDateTime,
     ) -> Result<Booked, BookingError>;
     /// Sets the status to `to` if it is still `from`, freeing the slot when
@@ -188,6 +201,54 @@ pub trait RequestRepository: Send + Sync + 'static {
     /// # Errors
     /// [`BookingError::StatusChanged`] when the status is no longer `from`.
     fn transition(&self, id: RequestId, transition: &Transition) -> Result<Booked, BookingError>;
+}
+
+/// A hold of `user` to turn into a booking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HoldUse {
+    pub user: UserId,
+    pub id: HoldId,
+}
+
+/// A hold taken, and the dates whose numbers that changed (the new one, and
+/// the date of the hold it replaced).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Taken {
+    pub hold: Hold,
+    pub changed_days: Vec<Day>,
+}
+
+#[cfg_attr(feature = "mock", mockall::automock)]
+pub trait HoldRepository: Send + Sync + 'static {
+    /// Takes a slot on `date` for `user` for `ttl` on the database's clock,
+    /// releasing the user's previous hold (live or not) in the same
+    /// transaction, and announces both dates.
+    ///
+    /// # Errors
+    /// MUST return [`BookingError::Refused`] when [`admit`](crate::capacity::admit)
+    /// refuses the date (`used + held` already at capacity, with the user's
+    /// previous hold not counted) under the settings in force, under any
+    /// concurrency and across processes.
+    fn take(
+        &self,
+        user: UserId,
+        date: Date,
+        ttl: HoldTtl,
+        at: OffsetDateTime,
+    ) -> Result<Taken, BookingError>;
+    /// The user's live holds.
+    fn live(&self, user: UserId) -> Result<Vec<Hold>, RepositoryError>;
+    /// Releases one of the user's holds (live or expired) and announces its
+    /// date; false when it is not theirs or does not exist.
+    fn release(
+        &self,
+        user: UserId,
+        id: HoldId,
+        at: OffsetDateTime,
+    ) -> Result<bool, RepositoryError>;
+    /// Deletes expired holds and announces their dates, if no other
+    /// sweeper (any instance) is sweeping right now. Returns how many.
+    fn sweep(&self, at: OffsetDateTime) -> Result<usize, RepositoryError>;
 }
 
 #[cfg_attr(feature = "mock", mockall::automock)]

@@ -12,7 +12,7 @@
 use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
 
-use crate::ids::{RequestId, UserId};
+use crate::ids::{HoldId, RequestId, UserId};
 use crate::validation::FieldError;
 
 /// A title: 1–200 characters after trimming.
@@ -177,6 +177,8 @@ pub struct RequestInput {
     pub description: Option<String>,
     pub priority: Option<String>,
     pub due_date: Date,
+    /// A live hold of the author on `due_date` that becomes this booking.
+    pub hold_id: Option<HoldId>,
 }
 
 /// The validated, user-editable part of a request.
@@ -212,6 +214,8 @@ impl RequestFields {
 pub struct NewRequest {
     pub fields: RequestFields,
     pub requester: UserId,
+    /// A live hold of the requester on the due date, consumed by the booking.
+    pub hold: Option<HoldId>,
     pub at: OffsetDateTime,
 }
 
@@ -268,6 +272,7 @@ mod tests {
             description: None,
             priority: None,
             due_date: time::macros::date!(2026 - 05 - 12),
+            hold_id: None,
         };
         assert_eq!(
             RequestFields::parse(&input).unwrap().priority,

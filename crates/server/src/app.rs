@@ -12,6 +12,7 @@ use actix_web::middleware::{from_fn, ErrorHandlers};
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 use futures_util::future::BoxFuture;
+use request_desk_domain::hold::HoldTtl;
 use request_desk_domain::{Ports, RequestDesk};
 use request_desk_infrastructure::clock::SystemClock;
 use request_desk_infrastructure::hub::{Hub, HubBackend, HubConfig, HubMethodError, HubUser};
@@ -39,6 +40,7 @@ pub struct ServerSettings {
     pub pool_size: u32,
     pub jwt_secret: String,
     pub jwt_ttl: time::Duration,
+    pub hold_ttl: HoldTtl,
     pub bind_addr: String,
     pub seed_demo: bool,
     pub web_dist: Option<PathBuf>,
@@ -112,9 +114,11 @@ impl Application {
             settings: store_port.clone(),
             days: store_port.clone(),
             requests: store_port.clone(),
+            holds: store_port.clone(),
             notifications: store_port,
             clock: clock.clone(),
-        });
+        })
+        .with_hold_ttl(settings.hold_ttl);
         let _ = late.0.set(Backend {
             tokens: tokens.clone(),
             desk: desk.clone(),
@@ -143,6 +147,8 @@ impl Application {
             clock,
             latest,
         );
+
+        spawn_hold_sweeper(desk.clone());
 
         let listener = TcpListener::bind(&settings.bind_addr)
             .with_context(|| format!("binding {}", settings.bind_addr))?;
@@ -208,6 +214,30 @@ impl Application {
         });
         self.server.await
     }
+}
+
+/// How often each instance offers to sweep expired holds; one sweep runs at a
+/// time per database, whichever instance gets there first.
+const HOLD_SWEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Frees the slots of expired holds shortly after they expire (a change like
+/// any other: stamped and announced). Reads never count an expired hold,
+/// sweep or not; the sweep is what tells viewers.
+fn spawn_hold_sweeper(desk: RequestDesk) {
+    actix_web::rt::spawn(async move {
+        let mut tick = tokio::time::interval(HOLD_SWEEP_INTERVAL);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let desk = desk.clone();
+            match web::block(move || desk.sweep_holds()).await {
+                Ok(Ok(0)) => {}
+                Ok(Ok(freed)) => tracing::debug!(freed, "expired holds freed"),
+                Ok(Err(e)) => tracing::warn!(error = %e, "sweeping expired holds failed; retrying"),
+                Err(_) => return, // shutting down
+            }
+        }
+    });
 }
 
 async fn shutdown_signal() {

@@ -91,6 +91,9 @@ pub struct Config {
     /// Lifetime of a sign-in token.
     #[arg(long, env = "JWT_TTL_MINUTES", default_value_t = 480, value_parser = clap::value_parser!(i64).range(1..=525_600))]
     pub jwt_ttl_minutes: i64,
+    /// How long a hold keeps a slot for the person filling in the form.
+    #[arg(long, env = "HOLD_TTL_SECONDS", default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub hold_ttl_seconds: u64,
     /// Create the demo users (always on in dev mode).
     #[arg(long, env = "SEED_DEMO", default_value_t = false, action = clap::ArgAction::Set)]
     pub seed_demo: bool,

@@ -203,6 +203,9 @@ impl From<RequestError> for ApiError {
                 "maxDate": format_date(max),
                 "field": "dueDate",
             })),
+            RequestError::HoldExpired => {
+                ApiError::new(StatusCode::CONFLICT, "hold_expired", message)
+            }
             RequestError::CapacityFull {
                 date,
                 capacity,

@@ -4,6 +4,7 @@ use std::path::Path;
 
 use anyhow::{bail, Context};
 use clap::Parser;
+use request_desk_domain::hold::HoldTtl;
 use request_desk_infrastructure::hub::HubConfig;
 use request_desk_infrastructure::local_postgres::{project_root, LocalCluster, LocalClusterConfig};
 use request_desk_infrastructure::postgres::{self, PoolConfig};
@@ -94,6 +95,8 @@ fn main() -> anyhow::Result<()> {
         pool_size: config.database_pool_size,
         jwt_secret,
         jwt_ttl: time::Duration::minutes(config.jwt_ttl_minutes),
+        hold_ttl: HoldTtl::from_secs(config.hold_ttl_seconds)
+            .context("HOLD_TTL_SECONDS must be between 1 and 86400")?,
         bind_addr: config.bind_addr.clone(),
         seed_demo: config.seed_demo || config.dev_mode(),
         web_dist: Some(web_dist.clone()),

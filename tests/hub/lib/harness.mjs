@@ -109,6 +109,14 @@ function serverBinary() {
  * Starts the real server on `port` against `databaseUrl` and resolves once
  * it printed its "listening on" line and `/health/ready` answers 200.
  */
+/** Starts (or, with "--stop", stops) a PostgreSQL cluster of a test's own in `dataDir`; its admin URL. */
+export async function localDb(dataDir, port, ...extra) {
+  const { stdout } = await execFileAsync(serverBinary(), ["local-db", "--data-dir", dataDir, "--port", String(port), ...extra], {
+    env: { ...process.env, RUST_LOG: "warn" },
+  });
+  return stdout.trim();
+}
+
 export async function startServer({ port, databaseUrl, jwtSecret }) {
   const child = spawn(serverBinary(), [], {
     env: {
@@ -352,7 +360,9 @@ export class CapacityWatcher {
     });
     this.connection.onreconnected(async () => {
       this.reconnects += 1;
-      await this.catchUp();
+      // Kept, so that stop() lets a catch-up in flight finish instead of cancelling it.
+      this.pendingCatchUp = this.catchUp();
+      await this.pendingCatchUp;
     });
   }
 
@@ -388,6 +398,7 @@ export class CapacityWatcher {
   }
 
   async stop() {
+    await this.pendingCatchUp;
     await this.connection.stop();
   }
 }
@@ -395,6 +406,6 @@ export class CapacityWatcher {
 /** The fields of a Day the watcher and the database must agree on. */
 export function numbers(day) {
   if (!day) return day;
-  const { date, capacity, used, remaining, percent, status } = day;
-  return { date, capacity, used, remaining, percent, status };
+  const { date, capacity, used, held, remaining, percent, status, reason, note } = day;
+  return { date, capacity, used, held, remaining, percent, status, reason, note };
 }

@@ -6,14 +6,16 @@
 use std::sync::Arc;
 
 use crate::error::RepositoryError;
+use crate::hold::HoldTtl;
 use crate::ports::{
-    Clock, DayRepository, NotificationRepository, PasswordHasher, RequestRepository,
-    SettingsRepository, UserRepository,
+    Clock, DayRepository, HoldRepository, NotificationRepository, PasswordHasher,
+    RequestRepository, SettingsRepository, UserRepository,
 };
 use crate::settings::{BookingCalendar, StoredSettings};
 
 pub mod auth;
 pub mod availability;
+pub mod holds;
 pub mod notifications;
 pub mod requests;
 pub mod settings;
@@ -32,6 +34,7 @@ pub struct Ports {
     pub settings: Arc<dyn SettingsRepository>,
     pub days: Arc<dyn DayRepository>,
     pub requests: Arc<dyn RequestRepository>,
+    pub holds: Arc<dyn HoldRepository>,
     pub notifications: Arc<dyn NotificationRepository>,
     pub clock: Arc<dyn Clock>,
 }
@@ -46,11 +49,24 @@ impl std::fmt::Debug for Ports {
 #[derive(Debug, Clone)]
 pub struct RequestDesk {
     ports: Ports,
+    /// How long a hold lives (`HOLD_TTL_SECONDS`).
+    hold_ttl: HoldTtl,
 }
 
 impl RequestDesk {
     pub fn new(ports: Ports) -> Self {
-        RequestDesk { ports }
+        RequestDesk {
+            ports,
+            hold_ttl: HoldTtl::default(),
+        }
+    }
+
+    /// The same desk with holds living `ttl`.
+    pub fn with_hold_ttl(self, ttl: HoldTtl) -> Self {
+        RequestDesk {
+            hold_ttl: ttl,
+            ..self
+        }
     }
 
     /// The stored settings and what they mean now. Only for reads that
@@ -82,6 +98,7 @@ pub(crate) mod test_support {
         pub settings: MockSettingsRepository,
         pub days: MockDayRepository,
         pub requests: MockRequestRepository,
+        pub holds: MockHoldRepository,
         pub notifications: MockNotificationRepository,
     }
 
@@ -105,6 +122,7 @@ pub(crate) mod test_support {
                 settings: Arc::new(self.settings),
                 days: Arc::new(self.days),
                 requests: Arc::new(self.requests),
+                holds: Arc::new(self.holds),
                 notifications: Arc::new(self.notifications),
                 clock: Arc::new(clock),
             })

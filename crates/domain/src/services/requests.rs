@@ -15,7 +15,7 @@ use time::Date;
 use crate::capacity::Refusal;
 use crate::ids::RequestId;
 use crate::permissions::Actor;
-use crate::ports::{BookingError, Transition};
+use crate::ports::{BookingError, HoldUse, Transition};
 use crate::request::{
     NewRequest, Request, RequestFields, RequestFilter, RequestInput, RequestPage, RequestStatus,
     MAX_PAGE_SIZE,
@@ -41,6 +41,8 @@ pub enum RequestError {
     DateClosed { date: Date },
     #[error("{date} is outside the booking window ({min} to {max})")]
     DateOutOfWindow { date: Date, min: Date, max: Date },
+    #[error("the hold has expired or is not yours; book without it")]
+    HoldExpired,
     #[error("{date} is full ({used} of {capacity} booked)")]
     CapacityFull {
         date: Date,
@@ -81,6 +83,7 @@ impl RequestDesk {
             .create(NewRequest {
                 fields,
                 requester: actor.id,
+                hold: input.hold_id,
                 at: self.ports.clock.now(),
             })
             .map_err(booking_error)?;
@@ -171,7 +174,13 @@ impl RequestDesk {
         let booked = self
             .ports
             .requests
-            .update(id, current.status, &fields, self.ports.clock.now())
+            .update(
+                id,
+                current.status,
+                &fields,
+                input.hold_id.map(|id| HoldUse { user: actor.id, id }),
+                self.ports.clock.now(),
+            )
             .map_err(booking_error)?;
         Ok(booked.request)
     }
@@ -265,7 +274,7 @@ impl RequestDesk {
     }
 }
 
-fn booking_error(e: BookingError) -> RequestError {
+pub(crate) fn booking_error(e: BookingError) -> RequestError {
     match e {
         BookingError::Refused(Refusal::OutOfWindow { date, min, max }) => {
             RequestError::DateOutOfWindow { date, min, max }
@@ -277,6 +286,7 @@ fn booking_error(e: BookingError) -> RequestError {
             used: day.used,
         },
         BookingError::NotFound => RequestError::NotFound,
+        BookingError::HoldExpired => RequestError::HoldExpired,
         BookingError::StatusChanged(_) => {
             RequestError::Conflict("the request was changed by someone else; reload and try again")
         }
@@ -293,7 +303,7 @@ mod tests {
     use crate::services::test_support::{Mocks, NOW};
     use crate::settings::{BookingCalendar, CapacitySettings, ClosedWeekdays};
     use crate::user::Role;
-    use crate::UserId;
+    use crate::{HoldId, UserId};
     use time::macros::date;
     use time::Weekday;
 
@@ -328,6 +338,7 @@ mod tests {
             description: None,
             priority: Some("high".into()),
             due_date: due,
+            hold_id: None,
         }
     }
 
@@ -449,11 +460,18 @@ mod tests {
             .returning(move |_| Ok(Some(request(RequestStatus::Pending, old))));
         m.requests
             .expect_update()
-            .withf(move |_, expected, f, at| {
-                *expected == RequestStatus::Pending && f.due_date == new && *at == NOW
+            .withf(move |_, expected, f, hold, at| {
+                *expected == RequestStatus::Pending
+                    && f.due_date == new
+                    && *hold
+                        == Some(HoldUse {
+                            user: ALICE.id,
+                            id: HoldId(5),
+                        })
+                    && *at == NOW
             })
             .times(1)
-            .returning(move |_, _, _, _| {
+            .returning(move |_, _, _, _, _| {
                 Ok(Booked {
                     request: request(RequestStatus::Pending, new),
                     changed_days: vec![day(old, 0), day(new, 1)],
@@ -461,7 +479,14 @@ mod tests {
             });
         assert_eq!(
             m.build()
-                .update_request(&ALICE, RequestId(7), &input(new))
+                .update_request(
+                    &ALICE,
+                    RequestId(7),
+                    &RequestInput {
+                        hold_id: Some(HoldId(5)),
+                        ..input(new)
+                    }
+                )
                 .unwrap()
                 .due_date,
             new
@@ -475,7 +500,7 @@ mod tests {
         m.requests
             .expect_find()
             .returning(move |_| Ok(Some(request(RequestStatus::InProgress, due))));
-        m.requests.expect_update().returning(move |_, _, _, _| {
+        m.requests.expect_update().returning(move |_, _, _, _, _| {
             Ok(Booked {
                 request: request(RequestStatus::InProgress, due),
                 changed_days: vec![],

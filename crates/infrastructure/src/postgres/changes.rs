@@ -33,8 +33,9 @@ use time::{Date, OffsetDateTime};
 
 use super::days::next_version;
 use super::errors::TxError;
-use super::rows::{DayRow, SettingsRow};
+use super::rows::DayRow;
 use super::schema::{days, settings};
+use super::settings::read_settings;
 use super::Conn;
 
 /// The NOTIFY channel every instance listens on.
@@ -90,12 +91,7 @@ where
     E: From<RepositoryError>,
 {
     lock_versions(conn)?;
-    let stored = settings::table
-        .find(1i16)
-        .select(SettingsRow::as_select())
-        .first(conn)?
-        .into_stored()
-        .map_err(|e| TxError::Domain(e.into()))?;
+    let stored = read_settings(conn)?;
     let calendar = BookingCalendar::at(&stored.settings, at);
     Ok(InForce {
         stored,

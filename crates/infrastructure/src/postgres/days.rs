@@ -1,17 +1,21 @@
 //! [`DayRepository`] on PostgreSQL: ranges, the change feed, overrides.
 
-use diesel::dsl::{max, sql};
+use std::collections::HashMap;
+
+use diesel::dsl::{count_star, max, now, sql};
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;
+use diesel::upsert::excluded;
 use request_desk_domain::capacity::{Capacity, Day};
 use request_desk_domain::ports::{DayRepository, Pick, Snapshot, SnapshotError};
-use request_desk_domain::RepositoryError;
+use request_desk_domain::{DayRecord, RepositoryError};
 use time::{Date, OffsetDateTime};
 
 use super::changes::{announce, in_force, stamp_days};
 use super::errors::TxError;
-use super::rows::{DayRow, SettingsRow};
-use super::schema::{days, settings};
+use super::rows::DayRow;
+use super::schema::{days, holds};
+use super::settings::read_settings;
 use super::{Conn, PgStore};
 
 /// The next global change number, evaluated inside the statement that uses it.
@@ -28,10 +32,58 @@ pub(super) fn ensure_day(conn: &mut Conn, date: Date) -> QueryResult<()> {
         .map(|_| ())
 }
 
-/// Live holds on `date`. No hold exists before holds are taken (the holds
-/// table arrives with them), so every date has none.
-pub(super) fn held_on(_conn: &mut Conn, _date: Date) -> QueryResult<u32> {
-    Ok(0)
+/// Live holds on `date`, on the database's clock.
+pub(super) fn held_on(conn: &mut Conn, date: Date) -> QueryResult<u32> {
+    holds::table
+        .filter(holds::date.eq(date))
+        .filter(holds::expires_at.gt(now))
+        .count()
+        .get_result::<i64>(conn)
+        .map(|n| n as u32)
+}
+
+/// Live holds on each of `dates` that has any, in one query.
+fn held_on_each(conn: &mut Conn, dates: &[Date]) -> QueryResult<HashMap<Date, u32>> {
+    if dates.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let counts: Vec<(Date, i64)> = holds::table
+        .filter(holds::date.eq_any(dates))
+        .filter(holds::expires_at.gt(now))
+        .group_by(holds::date)
+        .select((holds::date, count_star()))
+        .load(conn)?;
+    Ok(counts.into_iter().map(|(d, n)| (d, n as u32)).collect())
+}
+
+/// Locks the days of `dates` in date order, creating missing ones, and
+/// returns them as they are now, live holds counted. One upsert per date:
+/// `ON CONFLICT DO UPDATE` locks the existing row (waiting for a concurrent
+/// booker, then seeing its committed `used`), like `SELECT … FOR UPDATE`,
+/// in one statement.
+pub(super) fn lock_days<E>(conn: &mut Conn, dates: &[Date]) -> Result<Vec<DayRecord>, TxError<E>>
+where
+    E: From<RepositoryError>,
+{
+    let mut sorted = dates.to_vec();
+    sorted.sort();
+    sorted.dedup();
+    let mut locked = Vec::with_capacity(sorted.len());
+    for date in sorted {
+        let row = diesel::insert_into(days::table)
+            .values(days::date.eq(date))
+            .on_conflict(days::date)
+            .do_update()
+            .set(days::date.eq(excluded(days::date)))
+            .returning(DayRow::as_returning())
+            .get_result(conn)?;
+        let held = held_on(conn, date)?;
+        locked.push(
+            row.into_record(held)
+                .map_err(|e| TxError::Domain(e.into()))?,
+        );
+    }
+    Ok(locked)
 }
 
 impl DayRepository for PgStore {
@@ -41,12 +93,7 @@ impl DayRepository for PgStore {
             .read_only()
             .repeatable_read()
             .run(|conn| {
-                let stored = settings::table
-                    .find(1i16)
-                    .select(SettingsRow::as_select())
-                    .first(conn)?
-                    .into_stored()
-                    .map_err(|e| TxError::Domain(e.into()))?;
+                let stored = read_settings(conn)?;
                 let range = pick
                     .resolve(&stored)
                     .map_err(|e| TxError::Domain(SnapshotError::Invalid(e)))?;
@@ -62,14 +109,16 @@ impl DayRepository for PgStore {
                     .order(days::date)
                     .select(DayRow::as_select())
                     .load(conn)?;
-                let mut records = Vec::with_capacity(rows.len());
-                for row in rows {
-                    let held = held_on(conn, row.date)?;
-                    records.push(
+                let dates: Vec<Date> = rows.iter().map(|r| r.date).collect();
+                let held = held_on_each(conn, &dates)?;
+                let records = rows
+                    .into_iter()
+                    .map(|row| {
+                        let held = held.get(&row.date).copied().unwrap_or(0);
                         row.into_record(held)
-                            .map_err(|e| TxError::Domain(e.into()))?,
-                    );
-                }
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| TxError::Domain(e.into()))?;
                 Ok(Snapshot {
                     settings: stored,
                     version,

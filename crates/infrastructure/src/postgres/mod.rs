@@ -14,6 +14,7 @@ use request_desk_domain::RepositoryError;
 pub mod changes;
 mod days;
 mod errors;
+mod holds;
 mod notifications;
 mod requests;
 mod rows;

@@ -12,10 +12,9 @@
 //! transactions can deadlock.
 
 use diesel::prelude::*;
-use diesel::upsert::excluded;
 use request_desk_domain::capacity::{admit, Refusal};
 use request_desk_domain::notification::NewNotification;
-use request_desk_domain::ports::{Booked, BookingError, RequestRepository, Transition};
+use request_desk_domain::ports::{Booked, BookingError, HoldUse, RequestRepository, Transition};
 use request_desk_domain::request::{
     NewRequest, Request, RequestFields, RequestFilter, RequestPage, RequestStatus,
 };
@@ -23,11 +22,12 @@ use request_desk_domain::{DayRecord, RepositoryError, RequestId};
 use time::{Date, OffsetDateTime};
 
 use super::changes::{announce, in_force, stamp_days};
-use super::days::{ensure_day, held_on};
+use super::days::{ensure_day, lock_days};
 use super::errors::{db_error, TxError};
+use super::holds::consume_hold;
 use super::notifications::store_notification;
-use super::rows::{DayRow, NewRequestRow, RequestRow};
-use super::schema::{days, requests};
+use super::rows::{NewRequestRow, RequestRow};
+use super::schema::requests;
 use super::{Conn, PgStore};
 
 type Tx<T> = Result<T, TxError<BookingError>>;
@@ -38,29 +38,6 @@ fn domain<T>(r: Result<T, RepositoryError>) -> Tx<T> {
 
 fn refused(refusal: Refusal) -> TxError<BookingError> {
     TxError::Domain(BookingError::Refused(refusal))
-}
-
-/// Locks the days of `dates` in date order, creating missing ones, and
-/// returns them as they are now. One upsert per date: `ON CONFLICT DO UPDATE`
-/// locks the existing row (waiting for a concurrent booker, then seeing its
-/// committed `used`), like `SELECT … FOR UPDATE`, in one statement.
-fn lock_days(conn: &mut Conn, dates: &[Date]) -> Tx<Vec<DayRecord>> {
-    let mut sorted = dates.to_vec();
-    sorted.sort();
-    sorted.dedup();
-    let mut locked = Vec::with_capacity(sorted.len());
-    for date in sorted {
-        let row = diesel::insert_into(days::table)
-            .values(days::date.eq(date))
-            .on_conflict(days::date)
-            .do_update()
-            .set(days::date.eq(excluded(days::date)))
-            .returning(DayRow::as_returning())
-            .get_result(conn)?;
-        let held = held_on(conn, date)?;
-        locked.push(domain(row.into_record(held))?);
-    }
-    Ok(locked)
 }
 
 /// Locks a request's row and checks its status is still `expected`.
@@ -89,9 +66,16 @@ impl RequestRepository for PgStore {
         let mut conn = self.conn()?;
         conn.transaction(|conn| {
             let date = new.fields.due_date;
+            let with_hold = match new.hold {
+                Some(hold) => {
+                    consume_hold(conn, new.requester, hold, date)?;
+                    true
+                }
+                None => false,
+            };
             let locked = lock_days(conn, &[date])?;
             let in_force = in_force(conn, new.at)?;
-            admit(&in_force.calendar, &locked[0], false).map_err(refused)?;
+            admit(&in_force.calendar, &locked[0], with_hold).map_err(refused)?;
             let row = diesel::insert_into(requests::table)
                 .values(NewRequestRow {
                     title: new.fields.title.as_str(),
@@ -175,6 +159,7 @@ impl RequestRepository for PgStore {
         id: RequestId,
         expected: RequestStatus,
         fields: &RequestFields,
+        hold: Option<HoldUse>,
         at: OffsetDateTime,
     ) -> Result<Booked, BookingError> {
         let mut conn = self.conn()?;
@@ -182,6 +167,14 @@ impl RequestRepository for PgStore {
             let current = lock_request(conn, id, expected)?;
             let (old, new) = (current.due_date, fields.due_date);
             let moves = old != new && expected.holds_slot();
+            // A hold only matters when a slot moves onto its date.
+            let with_hold = match hold {
+                Some(h) if moves => {
+                    consume_hold(conn, h.user, h.id, new)?;
+                    true
+                }
+                _ => false,
+            };
             let locked = if moves {
                 lock_days(conn, &[old, new])?
             } else {
@@ -194,7 +187,7 @@ impl RequestRepository for PgStore {
             let in_force = in_force(conn, at)?;
             if moves {
                 let target = locked.iter().find(|d| d.date == new).expect("locked");
-                admit(&in_force.calendar, target, false).map_err(refused)?;
+                admit(&in_force.calendar, target, with_hold).map_err(refused)?;
             }
             let row = diesel::update(requests::table.find(id.0))
                 .set((

@@ -62,6 +62,24 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    holds (id) {
+        id -> Int8,
+        user_id -> Int8,
+        date -> Date,
+        expires_at -> Timestamptz,
+        created_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(requests -> days (due_date));
+diesel::joinable!(holds -> days (date));
 diesel::joinable!(notifications -> requests (request_id));
-diesel::allow_tables_to_appear_in_same_query!(users, settings, days, requests, notifications);
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    settings,
+    days,
+    requests,
+    notifications,
+    holds
+);

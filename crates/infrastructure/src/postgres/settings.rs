@@ -8,20 +8,28 @@ use request_desk_domain::RepositoryError;
 use time::OffsetDateTime;
 
 use super::changes::{announce, lock_versions, stamp_settings};
-use super::errors::{db_error, TxError};
+use super::errors::TxError;
 use super::rows::SettingsRow;
 use super::schema::settings;
-use super::PgStore;
+use super::{Conn, PgStore};
+
+/// The settings row, read on the caller's connection (inside its transaction).
+pub(super) fn read_settings<E>(conn: &mut Conn) -> Result<StoredSettings, TxError<E>>
+where
+    E: From<RepositoryError>,
+{
+    settings::table
+        .find(1i16)
+        .select(SettingsRow::as_select())
+        .first(conn)?
+        .into_stored()
+        .map_err(|e| TxError::Domain(e.into()))
+}
 
 impl SettingsRepository for PgStore {
     fn load(&self) -> Result<StoredSettings, RepositoryError> {
         let mut conn = self.conn()?;
-        settings::table
-            .find(1i16)
-            .select(SettingsRow::as_select())
-            .first(&mut conn)
-            .map_err(db_error)?
-            .into_stored()
+        read_settings(&mut conn).map_err(TxError::<RepositoryError>::into_error)
     }
 
     fn save(
@@ -45,13 +53,7 @@ impl SettingsRepository for PgStore {
                 .execute(conn)?;
             let version = stamp_settings(conn)?;
             announce(conn, &[LiveEvent::SettingsChanged { version, at }])?;
-            let stored = settings::table
-                .find(1i16)
-                .select(SettingsRow::as_select())
-                .first(conn)?
-                .into_stored()
-                .map_err(TxError::Domain)?;
-            Ok(stored)
+            read_settings(conn)
         })
         .map_err(TxError::<RepositoryError>::into_error)
     }

@@ -14,6 +14,7 @@ use crate::error::ApiError;
 pub mod auth;
 pub mod availability;
 pub mod health;
+pub mod holds;
 pub mod notifications;
 pub mod requests;
 pub mod settings;
@@ -25,6 +26,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(settings::configure)
             .configure(availability::configure)
             .configure(requests::configure)
+            .configure(holds::configure)
             .configure(notifications::configure),
     )
     .configure(health::configure);

@@ -6,7 +6,7 @@ use actix_web::{web, HttpResponse};
 use request_desk_domain::request::RequestInput;
 use request_desk_domain::services::requests::ListQuery;
 use request_desk_domain::validation::FieldError;
-use request_desk_domain::{RequestDesk, RequestId};
+use request_desk_domain::{HoldId, RequestDesk, RequestId};
 use serde::Deserialize;
 
 use super::{body_date, query_date, query_int, required, run};
@@ -30,6 +30,8 @@ struct RequestBody {
     description: Option<String>,
     priority: Option<String>,
     due_date: Option<String>,
+    /// A live hold of the caller on `dueDate`, which becomes the booking.
+    hold_id: Option<i64>,
 }
 
 impl RequestBody {
@@ -39,6 +41,7 @@ impl RequestBody {
             description: self.description,
             priority: self.priority,
             due_date: body_date("dueDate", self.due_date)?,
+            hold_id: self.hold_id.map(HoldId),
         })
     }
 }

@@ -100,6 +100,7 @@ pub fn settings(db: &TestDatabase) -> ServerSettings {
         pool_size: 8,
         jwt_secret: JWT_SECRET.into(),
         jwt_ttl: time::Duration::minutes(30),
+        hold_ttl: request_desk_domain::hold::HoldTtl::DEFAULT,
         bind_addr: "127.0.0.1:0".into(),
         seed_demo: true,
         web_dist: None,

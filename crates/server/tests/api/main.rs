@@ -4,6 +4,8 @@ mod auth;
 mod availability;
 mod concurrency;
 mod helpers;
+mod holds;
+mod live;
 mod notifications;
 mod operations;
 mod requests;
