@@ -572,6 +572,7 @@ describe('closed days say why', { concurrency: false }, () => {
       for (const lang of ['en', 'fa']) {
         const p = await page(ALICE, { lang });
         // the current month first: days before today are "past" (Persian months start mid-Gregorian-month)
+        await p.waitForFunction(() => !document.querySelector('[data-testid="calendar"] [data-status="loading"]'));
         const past = await p.evaluate((today) => [...document.querySelectorAll('[data-testid="calendar"] [data-date]')].map((el) => el.getAttribute('data-date')).filter((d) => d < today), settings.today);
         for (const d of past) {
           const day = await readDay(p, d);
@@ -819,9 +820,12 @@ describe('the designer’s tools', { concurrency: false }, () => {
     await admin.getByTestId(`status-${low.id}-rejected`).click();
     await admin.getByTestId(`confirm-reject-${low.id}`).waitFor();
     assert.equal((await api.as(ALICE, 'GET', `/api/requests/${low.id}`)).status, 'pending', 'not rejected before confirming');
+    await admin.getByTestId(`reject-reason-${low.id}`).fill('a duplicate of another request');
     await admin.getByTestId(`confirm-reject-${low.id}`).click();
     await admin.getByTestId('queue-notice').waitFor();
     assert.equal((await api.as(ALICE, 'GET', `/api/requests/${low.id}`)).status, 'rejected');
+    const told = (await api.as(ALICE, 'GET', '/api/notifications')).items.find((n) => n.requestId === low.id && n.kind === 'StatusChanged');
+    assert.equal(told?.params?.reason, 'a duplicate of another request', 'the requester is told why');
   });
 });
 

@@ -238,6 +238,7 @@ export const en = {
   'admin.overrideSet': 'This date has its own capacity.',
   'admin.overrideNote': 'This date has its own capacity: {note}',
   'day.notOpenYet': 'Not open yet',
+  'queue.rejectReason': 'Reason (optional; the requester sees it)',
 };
 
 export type MessageKey = keyof typeof en;

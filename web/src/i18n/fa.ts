@@ -240,4 +240,5 @@ export const fa: Messages = {
   'admin.overrideSet': 'این روز ظرفیت ویژهٔ خود را دارد.',
   'admin.overrideNote': 'این روز ظرفیت ویژهٔ خود را دارد: {note}',
   'day.notOpenYet': 'هنوز باز نیست',
+  'queue.rejectReason': 'دلیل (اختیاری؛ درخواست‌دهنده آن را می‌بیند)',
 };

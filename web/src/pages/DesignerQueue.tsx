@@ -56,6 +56,7 @@ export function DesignerQueue() {
   const [notice, setNotice] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [rejecting, setRejecting] = useState<number | null>(null);
+  const [reason, setReason] = useState('');
   const noticeRef = useRef<HTMLParagraphElement>(null);
 
   const requests = useQuery({
@@ -72,7 +73,8 @@ export function DesignerQueue() {
   const names = useMemo(() => new Map((users.data ?? []).map((u) => [u.id, u.displayName])), [users.data]);
 
   const change = useMutation({
-    mutationFn: ({ request, to }: { request: WorkRequest; to: RequestStatus }) => api.setRequestStatus(request.id, to),
+    mutationFn: ({ request, to, why }: { request: WorkRequest; to: RequestStatus; why?: string }) =>
+      api.setRequestStatus(request.id, to, why?.trim() || undefined),
     onSuccess: (saved) => {
       setError(null);
       setRejecting(null);
@@ -178,12 +180,21 @@ export function DesignerQueue() {
                   {rejecting === request.id ? (
                     <span className="confirm" role="group" aria-label={t('queue.confirmReject', { title: request.title })}>
                       <span className="confirm-text">{t('queue.confirmReject', { title: request.title })}</span>
+                      <label className="reject-reason">
+                        {t('queue.rejectReason')}
+                        <input
+                          autoFocus
+                          value={reason}
+                          maxLength={500}
+                          onChange={(e) => setReason(e.target.value)}
+                          data-testid={`reject-reason-${request.id}`}
+                        />
+                      </label>
                       <button
                         type="button"
                         className="danger"
-                        autoFocus
                         aria-disabled={change.isPending || undefined}
-                        onClick={() => !change.isPending && change.mutate({ request, to: 'rejected' })}
+                        onClick={() => !change.isPending && change.mutate({ request, to: 'rejected', why: reason })}
                         data-testid={`confirm-reject-${request.id}`}
                       >
                         {t('queue.rejectYes')}
@@ -209,7 +220,10 @@ export function DesignerQueue() {
                         aria-disabled={change.isPending || undefined}
                         onClick={() => {
                           if (change.isPending) return;
-                          if (to === 'rejected') setRejecting(request.id);
+                          if (to === 'rejected') {
+                            setReason('');
+                            setRejecting(request.id);
+                          }
                           else change.mutate({ request, to });
                         }}
                         data-testid={`status-${request.id}-${to}`}
