@@ -27,10 +27,15 @@ test-hub:
 test-web:
     cd web && npm ci --no-audit --no-fund && npm test
 
-# The web client end to end in real Chromium (the server over a fresh database); refreshes docs/screenshots/.
+# The web client end to end in real Chromium (the server over a fresh database): live updates, phones, axe-core, both languages. Writes no tracked file.
 e2e: web
     cargo build --workspace --tests
     cd web && DATABASE_URL="${DATABASE_URL:-$(../target/debug/request-desk local-db --test)}" npm run e2e
+
+# The e2e run that also refreshes docs/screenshots/ (desktop and phone, English and Persian).
+screenshots: web
+    cargo build --bin request-desk
+    cd web && E2E_SCREENSHOTS=1 DATABASE_URL="${DATABASE_URL:-$(../target/debug/request-desk local-db --test)}" npm run e2e
 
 # Formatting and lints, as CI runs them.
 lint:

@@ -8,7 +8,8 @@ const target = process.env.REQUEST_DESK_URL ?? 'http://127.0.0.1:8080';
 
 export default defineConfig({
   plugins: [react()],
-  build: { outDir: 'dist', emptyOutDir: true, sourcemap: true },
+  // No source maps in the default build (they would be public); `npm run build -- --sourcemap` makes them locally.
+  build: { outDir: 'dist', emptyOutDir: true, sourcemap: false },
   server: {
     proxy: {
       '/api': target,

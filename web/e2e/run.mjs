@@ -6,10 +6,12 @@
 //
 //   npm run e2e   (needs `npm run build` and `cargo build --bin request-desk`)
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Api } from './lib/api.mjs';
+import { axeViolations } from './lib/axe.mjs';
 import {
   countAvailabilityFetches,
   dayButton,
@@ -23,7 +25,7 @@ import {
   waitConnected,
   waitForUsed,
 } from './lib/browser.mjs';
-import { repoDir, startServer } from './lib/server.mjs';
+import { repoDir, startServer, webDir } from './lib/server.mjs';
 
 const ALICE = 'alice@example.com';
 const BOB = 'bob@example.com';
@@ -39,6 +41,10 @@ const opened = [];
 const dates = {};
 /** What Test 1 saw on B's side, for the test after it. */
 const firstBooking = {};
+
+function addIso(date, days) {
+  return new Date(Date.parse(`${date}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
+}
 
 function isoDay(year, monthIndex, day) {
   return new Date(Date.UTC(year, monthIndex, day)).toISOString().slice(0, 10);
@@ -79,7 +85,18 @@ before(async () => {
     queue: d(13),
     admin: d(14),
     settings: d(15),
+    toastA: d(16),
+    toastB: d(17),
+    toastC: d(18),
+    offline: d(19),
+    focus: d(20),
+    mobile: d(21),
+    cancel: d(22),
+    queueA: d(23),
+    queueB: d(24),
+    notify: d(25),
   });
+  dates.today = settings.today;
   assert.ok(dates.settings <= settings.maxDate, `test dates must be inside the booking window (${settings.maxDate})`);
 });
 
@@ -126,9 +143,15 @@ describe('live capacity in real Chromium', { concurrency: false }, () => {
     // checked by the next test, so that this one reports the test plan's own points
     firstBooking.fetches = fetches;
     firstBooking.settingsEvents = b.hubEvents.filter((e) => e.target === 'CapacitySettingsChanged');
+    // one notice for B (another person's booking on a day B's calendar shows) …
+    await b.getByTestId('toast').first().waitFor({ timeout: 2000 });
     assert.match(await b.getByTestId('toasts').textContent(), /booked/);
     assert.equal(await dayButton(b, dates.t1).getAttribute('data-highlighted'), 'true', 'the changed day is highlighted');
     await a.getByTestId('form-success').waitFor();
+    // … and none for A, whose own booking it was
+    await a.waitForTimeout(800);
+    assert.equal(await a.getByTestId('toast').count(), 0, 'no notice for one’s own booking');
+    assert.equal(await b.getByTestId('toast').count(), 1, 'exactly one notice for the booking');
   });
 
   test('Test 1 (cont.): the booking reached B as one day’s numbers — no settings event, no refetch of the range', () => {
@@ -226,30 +249,72 @@ describe('live capacity in real Chromium', { concurrency: false }, () => {
     assert.deepEqual(fetches, [], 'caught up from the changes, not by refetching the range');
   });
 
-  test('Test 5: time from navigation to the hub being connected (a figure)', async () => {
+  test('Test 5: navigation → hub connected within 500 ms (cold and warm loads, figures)', async () => {
+    const session = await api.login(BOB);
+    const measure = async (p) => {
+      await p.goto('/new');
+      await waitConnected(p);
+      const mark = await p.evaluate(() => performance.getEntriesByName('hub-connected')[0]?.startTime);
+      assert.ok(mark > 0, 'the page marks when the hub connected');
+      return Math.round(mark);
+    };
+    const fresh = async () => {
+      const { context, page: p } = await openPage(browser, server.base);
+      opened.push(context);
+      await context.addInitScript((s) => localStorage.setItem('request-desk.session', JSON.stringify(s)), session);
+      return p;
+    };
+    // cold: a new browser profile each time (nothing cached)
+    const cold = [];
+    for (let i = 0; i < 5; i++) {
+      const p = await fresh();
+      cold.push(await measure(p));
+      await p.context().close();
+    }
+    // warm: the same profile again (hashed assets come from the cache, no revalidation)
+    const p = await fresh();
+    await measure(p);
+    const warm = [];
+    for (let i = 0; i < 20; i++) warm.push(await measure(p));
+    const pct = (list, q) => [...list].sort((x, y) => x - y)[Math.min(list.length - 1, Math.ceil((q / 100) * list.length) - 1)];
+    figure('Test 5 navigation → hub connected, cold loads (ms, 5 runs)', cold.join(', '));
+    figure('Test 5 navigation → hub connected, cold p50 / max (ms)', `${pct(cold, 50)} / ${Math.max(...cold)}`);
+    figure('Test 5 navigation → hub connected, warm p50 / p95 (ms, 20 runs)', `${pct(warm, 50)} / ${pct(warm, 95)}`);
+    const load = loadavg()[0] / cpus().length;
+    figure('Test 5 machine load during the run (1-min load average per core)', load.toFixed(2));
+    assert.ok(pct(warm, 95) < 500, `warm p95 ${pct(warm, 95)} ms`);
+    // Cold loads are CPU-bound (a fresh profile parses the whole bundle): held to 500 ms on a machine that is not busy.
+    if (load < 0.75) assert.ok(pct(cold, 50) < 500, `cold median ${pct(cold, 50)} ms`);
+  });
+
+  test('Test 5 (cont.): the settings and the first month are fetched in parallel, and the hub skips negotiation', async () => {
     const session = await api.login(BOB);
     const { context, page: p } = await openPage(browser, server.base);
     opened.push(context);
     await context.addInitScript((s) => localStorage.setItem('request-desk.session', JSON.stringify(s)), session);
-    const runs = [];
-    for (let i = 0; i < 5; i++) {
-      const started = Date.now();
-      await p.goto('/new');
-      await waitConnected(p);
-      const wall = Date.now() - started;
-      const mark = await p.evaluate(() => performance.getEntriesByName('hub-connected')[0]?.startTime);
-      assert.ok(mark > 0, 'the page marks when the hub connected');
-      runs.push({ mark: Math.round(mark), wall });
-    }
-    const marks = runs.map((r) => r.mark).sort((x, y) => x - y);
-    figure('Test 5 navigation → hub connected, first load (ms)', runs[0].mark);
-    figure('Test 5 navigation → hub connected, median of 5 (ms)', marks[2]);
-    figure('Test 5 all runs (performance mark ms / wall-clock ms)', runs.map((r) => `${r.mark}/${r.wall}`).join(', '));
+    const seen = {};
+    p.on('request', (r) => {
+      const path = new URL(r.url()).pathname;
+      if (!seen[path]) seen[path] = { start: Date.now() };
+    });
+    p.on('requestfinished', (r) => {
+      const path = new URL(r.url()).pathname;
+      if (seen[path] && !seen[path].end) seen[path].end = Date.now();
+    });
+    await p.goto('/new');
+    await waitConnected(p);
+    await p.getByTestId('calendar').waitFor();
+    assert.ok(seen['/api/settings/public'] && seen['/api/availability'], 'both were fetched');
+    assert.ok(
+      seen['/api/availability'].start <= seen['/api/settings/public'].end,
+      'availability was asked for before the settings had arrived',
+    );
+    assert.equal(seen['/hubs/notifications/negotiate'], undefined, 'WebSockets straight away, no negotiate round trip');
   });
 });
 
 describe('form behaviour', { concurrency: false }, () => {
-  test('the selected day filling up is flagged at once, and submitting then shows capacity_full inline', async () => {
+  test('the selected day filling up: one message, Submit disabled with the reason, and a jump to the nearest free days', async () => {
     await api.override(dates.warn, 1);
     const a = await page(ALICE);
     await showDate(a, dates.warn);
@@ -259,10 +324,43 @@ describe('form behaviour', { concurrency: false }, () => {
     await a.getByTestId('selected-day-warning').waitFor({ timeout: 1000 });
     assert.match(await a.getByTestId('selected-day-warning').textContent(), /just become full/);
     assert.equal(await a.getByTestId('title-input').inputValue(), 'Too late for this day');
-    await a.getByTestId('submit-request').click();
-    await a.getByTestId('dueDate-error').waitFor();
-    assert.match(await a.getByTestId('dueDate-error').textContent(), /is full \(1 of 1 booked\)/);
-    assert.equal(await a.getByTestId('title-input').inputValue(), 'Too late for this day', 'the form keeps the input');
+    const submit = a.getByTestId('submit-request');
+    assert.equal(await submit.getAttribute('aria-disabled'), 'true', 'Submit is disabled');
+    assert.match(await a.getByTestId('submit-why').textContent(), /Pick a day with room/);
+    const posts = [];
+    a.on('request', (r) => r.method() === 'POST' && r.url().endsWith('/api/requests') && posts.push(r.url()));
+    // pressed from the keyboard (it stays focusable, with its reason): nothing happens but the message
+    await submit.focus();
+    await a.keyboard.press('Enter');
+    await a.waitForTimeout(200);
+    assert.deepEqual(posts, [], 'nothing is sent for a full day');
+    assert.equal(await a.locator('[role="alert"]').count(), 1, 'exactly one message');
+    // the nearest bookable days, offered inline
+    const jumps = a.getByTestId('next-available').locator('button');
+    assert.ok((await jumps.count()) >= 1);
+    const target = (await jumps.first().getAttribute('data-testid')).replace('jump-', '');
+    await jumps.first().click();
+    assert.equal(await a.getByTestId('selected-day').getAttribute('data-date'), target);
+    assert.equal(await a.locator('[data-testid="calendar"] .day-selected').getAttribute('data-date'), target);
+    assert.equal(await submit.getAttribute('aria-disabled'), null, 'Submit is enabled again');
+    await submit.click();
+    await a.getByTestId('form-success').waitFor();
+  });
+
+  test('clicking a full or a closed day says why, at once, and offers the nearest free days', async () => {
+    await api.override(dates.closed, 0, 'team offsite');
+    const full = dates.warn; // full since the test before
+    const a = await page(ALICE);
+    await showDate(a, full);
+    await dayButton(a, full).click();
+    await a.getByTestId('selected-day-warning').waitFor();
+    assert.match(await a.getByTestId('selected-day-warning').textContent(), /is full \(1 of 1 booked\)/);
+    await a.getByTestId('next-available').waitFor();
+    await dayButton(a, dates.closed).click();
+    const closedText = await a.getByTestId('selected-day-warning').textContent();
+    if ((await api.day(dates.closed)).note !== undefined) assert.match(closedText, /cannot be booked: closed: team offsite/);
+    else assert.match(closedText, /cannot be booked: closed for requests/, 'without Day.note from the server');
+    assert.equal(await a.getByTestId('submit-request').getAttribute('aria-disabled'), 'true');
   });
 
   test('inline validation errors, and registration', async () => {
@@ -319,6 +417,418 @@ describe('form behaviour', { concurrency: false }, () => {
   });
 });
 
+/** Waits, then counts the notices on a page. */
+async function toastsAfter(p, ms = 900) {
+  await p.waitForTimeout(ms);
+  return p.getByTestId('toast').count();
+}
+
+/** Relative luminance contrast of two CSS rgb() colours. */
+function contrast(a, b) {
+  const lum = (css) => {
+    const [r, g, bl] = css.match(/\d+(\.\d+)?/g).slice(0, 3).map(Number).map((v) => {
+      const c = v / 255;
+      return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * bl;
+  };
+  const [x, y] = [lum(a), lum(b)].sort((m, n) => n - m);
+  return (x + 0.05) / (y + 0.05);
+}
+
+describe('calm live feedback', { concurrency: false }, () => {
+  test('one notice per change, never for one’s own action, only for shown days, dismissable from the keyboard', async () => {
+    const b = await page(BOB);
+    await showDate(b, dates.toastA);
+    // someone else's booking on a shown day: one notice
+    const request = await api.book(ALICE, dates.toastA, 'Flyer');
+    await b.getByTestId('toast').first().waitFor({ timeout: 2000 });
+    assert.equal(await toastsAfter(b), 1);
+    // Escape dismisses it, wherever the focus is
+    await b.getByTestId('title-input').focus();
+    await b.keyboard.press('Escape');
+    assert.equal(await b.getByTestId('toast').count(), 0, 'Escape dismissed the notice');
+
+    // a move touches two days: one notice naming both
+    await api.as(ALICE, 'PUT', `/api/requests/${request.id}`, { title: 'Flyer', priority: 'normal', dueDate: dates.toastB });
+    await b.getByTestId('toast').first().waitFor({ timeout: 2000 });
+    assert.equal(await toastsAfter(b), 1, 'a move makes one notice');
+    assert.match(await b.getByTestId('toast').textContent(), /Availability changed on/);
+    // the close button is in the tab order and works from the keyboard
+    const close = b.getByTestId('toast-close');
+    assert.notEqual(await close.getAttribute('tabindex'), '-1');
+    await close.focus();
+    await b.keyboard.press('Enter');
+    assert.equal(await b.getByTestId('toast').count(), 0);
+
+    // a burst of bookings on three shown days: one notice
+    await Promise.all([dates.toastA, dates.toastB, dates.toastC].map((d) => api.book(ALICE, d, 'burst')));
+    await b.getByTestId('toast').first().waitFor({ timeout: 2000 });
+    assert.equal(await toastsAfter(b), 1, 'a burst makes one notice');
+    await b.keyboard.press('Escape');
+
+    // a day the calendar does not show: no notice (but the data is still kept current)
+    await api.book(ALICE, dates.today, 'today, not shown');
+    assert.equal(await toastsAfter(b), 0, 'no notice for a day not on the page');
+
+    // a page without a calendar: no capacity notices at all
+    await b.getByTestId('nav-requests').click();
+    await b.getByTestId('my-requests').or(b.getByText('You have no requests yet.')).first().waitFor();
+    await api.book(ALICE, dates.toastA, 'while B reads the list');
+    assert.equal(await toastsAfter(b), 0, 'no capacity notice on My requests');
+  });
+
+  test('the live highlight is not the focus ring’s colour, and the ring has at least 3:1 contrast', async () => {
+    const b = await page(BOB);
+    const cell = await showDate(b, dates.toastC);
+    await cell.focus();
+    await b.keyboard.press('ArrowRight');
+    await b.keyboard.press('ArrowLeft');
+    const ring = await b.evaluate(() => {
+      const cs = getComputedStyle(document.activeElement);
+      return { color: cs.outlineColor, width: parseFloat(cs.outlineWidth), style: cs.outlineStyle };
+    });
+    assert.equal(ring.style, 'solid');
+    assert.ok(ring.width >= 2, `focus ring ${ring.width}px`);
+    const ratio = contrast(ring.color, 'rgb(255, 255, 255)');
+    figure('focus ring contrast against white', ratio.toFixed(1));
+    assert.ok(ratio >= 3, `focus ring contrast ${ratio.toFixed(2)}:1`);
+    await api.book(ALICE, dates.toastC, 'highlight me');
+    await b.locator(`[data-date="${dates.toastC}"][data-highlighted="true"]`).waitFor({ timeout: 2000 });
+    const highlight = await b.evaluate(() => getComputedStyle(document.documentElement).getPropertyValue('--highlight').trim());
+    const focus = await b.evaluate(() => getComputedStyle(document.documentElement).getPropertyValue('--focus').trim());
+    assert.notEqual(highlight.toLowerCase(), focus.toLowerCase(), 'highlight and focus ring differ');
+  });
+});
+
+describe('phones', { concurrency: false }, () => {
+  test('no horizontal overflow on any page at 360 and 390 px, in English and Persian; a short header', async () => {
+    await api.book(ALICE, dates.mobile, 'A'.repeat(200));
+    await api.book(ALICE, dates.mobile, 'A very long title with ordinary words that goes on and on about the poster for the spring fair');
+    const pages = [
+      [null, '/signin'],
+      [null, '/register'],
+      [ALICE, '/new'],
+      [ALICE, '/requests'],
+      [DESIGNER, '/queue'],
+      [ADMIN, '/admin'],
+    ];
+    const overflows = [];
+    for (const lang of ['en', 'fa']) {
+      for (const [who, path] of pages) {
+        const p = await page(who, { lang });
+        for (const width of [360, 390]) {
+          await p.setViewportSize({ width, height: 800 });
+          await p.goto(path);
+          await p.locator('main h1').first().waitFor();
+          if (path === '/queue') await p.getByTestId('queue-filter').selectOption('');
+          await p.waitForTimeout(150);
+          const m = await p.evaluate(() => ({
+            scroll: document.documentElement.scrollWidth,
+            client: document.documentElement.clientWidth,
+            header: document.querySelector('.header')?.getBoundingClientRect().height ?? 0,
+          }));
+          if (m.scroll > m.client) overflows.push(`${lang} ${path} @${width}: ${m.scroll} > ${m.client}`);
+          if (who) assert.ok(m.header <= 64, `${lang} ${path} @${width}: header ${m.header}px`);
+        }
+      }
+    }
+    assert.deepEqual(overflows, []);
+  });
+
+  test('a phone: a tapped day is visibly selected, a sticky bar continues to the form; the menu holds the navigation', async () => {
+    const p = await page(ALICE);
+    await p.setViewportSize({ width: 360, height: 640 });
+    const cell = await showDate(p, dates.mobile);
+    await cell.click();
+    assert.ok(await cell.evaluate((el) => el.classList.contains('day-selected')));
+    const bg = await cell.evaluate((el) => getComputedStyle(el).backgroundColor);
+    assert.equal(bg, 'rgb(42, 91, 215)', 'the selected day is filled with the accent');
+    const bar = p.getByTestId('sticky-action');
+    await bar.waitFor();
+    assert.match(await bar.textContent(), /left/);
+    await p.getByTestId('continue-to-form').click();
+    await p.waitForFunction(() => document.activeElement?.getAttribute('data-testid') === 'title-input');
+    await bar.waitFor({ state: 'detached', timeout: 3000 });
+    // the navigation lives behind the menu button
+    assert.equal(await p.getByTestId('nav-requests').isVisible(), false);
+    await p.getByTestId('menu-toggle').click();
+    assert.equal(await p.getByTestId('menu-toggle').getAttribute('aria-expanded'), 'true');
+    await p.getByTestId('nav-requests').click();
+    await p.waitForURL(/\/requests/);
+    await p.getByTestId('nav-requests').waitFor({ state: 'hidden' }); // the menu closes on navigation
+  });
+});
+
+describe('closed days say why', { concurrency: false }, () => {
+  test('past, not open yet, a closed weekday and an override’s note — in both languages; "N left" is the main figure', async () => {
+    const settings = await api.settings();
+    await api.as(ADMIN, 'PUT', '/api/settings', { ...settings, closedWeekdays: ['friday'] });
+    try {
+      await api.override(dates.closed, 0, 'team offsite');
+      const [y, m] = settings.today.split('-').map(Number);
+      const nextMonth = Array.from({ length: 28 }, (_, i) => isoDay(y, m, i + 1));
+      const friday = nextMonth.find((d) => new Date(`${d}T00:00:00Z`).getUTCDay() === 5 && d <= settings.maxDate);
+      for (const lang of ['en', 'fa']) {
+        const p = await page(ALICE, { lang });
+        // the current month first: days before today are "past" (Persian months start mid-Gregorian-month)
+        await p.waitForFunction(() => !document.querySelector('[data-testid="calendar"] [data-status="loading"]'));
+        const past = await p.evaluate((today) => [...document.querySelectorAll('[data-testid="calendar"] [data-date]')].map((el) => el.getAttribute('data-date')).filter((d) => d < today), settings.today);
+        for (const d of past) {
+          const day = await readDay(p, d);
+          assert.equal(await p.locator(`[data-date="${d}"]`).getAttribute('data-reason'), 'past', `${d} is past`);
+          assert.match(day.label, lang === 'en' ? /in the past/ : /گذشته است/);
+        }
+        if (lang === 'fa') assert.ok(past.length > 0 || settings.today.endsWith('-22'), 'the Jalali month shows past days');
+        await showDate(p, friday);
+        const fri = await readDay(p, friday);
+        assert.equal(fri.status, 'closed');
+        assert.equal(await p.locator(`[data-date="${friday}"]`).getAttribute('data-reason'), 'closed_weekday');
+        assert.match(fri.label, lang === 'en' ? /closed on Fridays/ : /جمعه‌?ها بسته است/);
+        await showDate(p, dates.closed);
+        // the override's note, once the server sends Day.note
+        if ((await api.day(dates.closed)).note !== undefined) assert.match((await readDay(p, dates.closed)).label, /team offsite/);
+        // "N left" is the main figure; no percentages in the cells
+        await showDate(p, dates.queueB);
+        const open = await readDay(p, dates.queueB);
+        assert.match(open.text, lang === 'en' ? /\d+ left/ : /[۰-۹]+ خالی/);
+        assert.doesNotMatch(await p.getByTestId('calendar').textContent(), /[%٪]/);
+        // beyond the window: "opens for booking on …"
+        const beyond = addIso(settings.maxDate, 1);
+        await showDate(p, settings.maxDate);
+        const shownBeyond = await dayButton(p, beyond).count();
+        if (shownBeyond) {
+          assert.equal(await dayButton(p, beyond).getAttribute('data-reason'), 'not_open_yet');
+          assert.match((await readDay(p, beyond)).label, lang === 'en' ? /opens for booking on/ : /رزروپذیر می‌شود/);
+        }
+      }
+    } finally {
+      await api.as(ADMIN, 'PUT', '/api/settings', { ...settings, closedWeekdays: settings.closedWeekdays });
+    }
+  });
+});
+
+describe('accessibility beyond the basics', { concurrency: false }, () => {
+  test('axe-core: no serious or critical violation on any page, in English and Persian', async () => {
+    const found = [];
+    const check = async (p, name) => {
+      for (const v of await axeViolations(p)) found.push(`${name}: ${v.id} ×${v.count} (${v.impact}) ${v.example}`);
+    };
+    for (const lang of ['en', 'fa']) {
+      const anon = await page(null, { lang });
+      await anon.goto('/signin');
+      await anon.getByTestId('signin-form').waitFor();
+      await check(anon, `${lang} sign-in`);
+      await anon.goto('/register');
+      await anon.getByTestId('register-form').waitFor();
+      await anon.getByTestId('register-submit').click();
+      await check(anon, `${lang} register with errors`);
+
+      const a = await page(ALICE, { lang });
+      await showDate(a, dates.warn);
+      await check(a, `${lang} new request`);
+      await dayButton(a, dates.warn).click(); // full since the form tests
+      await a.getByTestId('next-available').waitFor();
+      await check(a, `${lang} new request, full day picked`);
+      await a.getByTestId('bell').click();
+      await check(a, `${lang} bell open`);
+      await a.keyboard.press('Escape');
+      await a.getByTestId('nav-requests').click();
+      await a.getByTestId('my-requests').waitFor();
+      await check(a, `${lang} my requests`);
+      const edit = a.locator('[data-testid^="edit-"]').first();
+      if (await edit.count()) {
+        await edit.click();
+        await a.getByTestId('edit-panel').locator('[data-testid="calendar"] [data-status="available"]').first().waitFor();
+        await check(a, `${lang} my requests, editing`);
+      }
+      const d = await page(DESIGNER, { lang });
+      await d.getByTestId('nav-queue').click();
+      await d.getByTestId('queue').waitFor();
+      await check(d, `${lang} queue`);
+      const admin = await page(ADMIN, { lang });
+      await admin.getByTestId('nav-admin').click();
+      const cell = await showDate(admin, dates.admin, admin.locator('.admin-overrides'));
+      await cell.click();
+      await admin.getByTestId('override-form').waitFor();
+      await check(admin, `${lang} admin`);
+      for (const w of [390]) {
+        await a.setViewportSize({ width: w, height: 844 });
+        await a.getByTestId('menu-toggle').click();
+        await check(a, `${lang} phone menu open`);
+      }
+    }
+    assert.deepEqual(found, []);
+  });
+
+  test('forced colours: the selected day, the bars and the legend stay visible', async () => {
+    const p = await page(ALICE);
+    await p.emulateMedia({ forcedColors: 'active' });
+    const cell = await showDate(p, dates.focus);
+    await cell.click();
+    await p.mouse.move(0, 0);
+    const styles = await p.evaluate(([sel, other]) => {
+      const get = (el) => getComputedStyle(el);
+      const s = get(document.querySelector(`[data-date="${sel}"]`));
+      const o = get(document.querySelector(`[data-date="${other}"]`));
+      const bar = document.querySelector(`[data-date="${other}"] .day-bar`);
+      const fill = document.querySelector(`[data-date="${sel}"] .day-bar-fill, [data-date="${other}"] .day-bar-fill`);
+      const swatch = document.querySelector('.legend-swatch');
+      return {
+        forced: matchMedia('(forced-colors: active)').matches,
+        selectedOutline: `${s.outlineStyle} ${s.outlineWidth}`,
+        otherOutline: o.outlineStyle,
+        barBorder: parseFloat(get(bar).borderTopWidth),
+        fillAdjust: get(fill).forcedColorAdjust,
+        swatchBorder: parseFloat(get(swatch).borderTopWidth),
+      };
+    }, [dates.focus, addIso(dates.focus, 1)]);
+    assert.ok(styles.forced, 'forced colours are emulated');
+    assert.match(styles.selectedOutline, /^solid [3-9]/, 'the selected day has a thick outline');
+    assert.equal(styles.otherOutline, 'none', 'other days do not');
+    assert.ok(styles.barBorder >= 1, 'bars have a border');
+    assert.equal(styles.fillAdjust, 'none', 'bar fills keep their colour');
+    assert.ok(styles.swatchBorder >= 1, 'legend swatches have a border');
+  });
+
+  test('focus goes to the first problem after a failed submit, and stays on the page after a cancel', async () => {
+    const p = await page(ALICE);
+    const cell = await showDate(p, dates.focus);
+    await p.getByTestId('submit-request').click();
+    await p.waitForFunction(() => document.activeElement?.closest('[data-testid="selected-day"]'));
+    await cell.click();
+    await p.getByTestId('submit-request').click();
+    await p.waitForFunction(() => document.activeElement?.getAttribute('data-testid') === 'title-input');
+    assert.equal(await p.getByTestId('title-input').getAttribute('aria-invalid'), 'true');
+
+    const request = await api.book(ALICE, dates.cancel, 'Cancel me with the keyboard');
+    await p.getByTestId('nav-requests').click();
+    await p.getByTestId(`cancel-${request.id}`).click();
+    await p.getByTestId(`confirm-cancel-${request.id}`).waitFor();
+    assert.equal(await p.evaluate(() => document.activeElement?.dataset.testid), `confirm-cancel-${request.id}`);
+    await p.keyboard.press('Enter');
+    await p.getByTestId('mine-notice').waitFor();
+    const active = await p.evaluate(() => document.activeElement?.tagName);
+    assert.notEqual(active, 'BODY', 'focus is not dropped to the page');
+    assert.equal(await p.evaluate(() => document.activeElement?.getAttribute('data-testid')), 'mine-notice');
+  });
+});
+
+describe('notifications in the reader’s language', { concurrency: false }, () => {
+  test('a status change reaches the requester in Persian, with a Persian date, linked to the request', async () => {
+    const request = await api.book(ALICE, dates.notify, 'پوستر نمایشگاه');
+    const a = await page(ALICE, { lang: 'fa' });
+    const d = await page(DESIGNER);
+    await d.getByTestId('nav-queue').click();
+    await d.getByTestId(`status-${request.id}-in_progress`).click();
+    await d.getByTestId('queue-notice').waitFor();
+    await a.waitForFunction(() => Number(document.querySelector('[data-testid="bell-count"]')?.getAttribute('data-count') ?? 0) > 0);
+    await a.getByTestId('bell').click();
+    const item = a.getByTestId('bell-item').first();
+    const text = await item.textContent();
+    const stored = (await api.as(ALICE, 'GET', '/api/notifications')).items.find((n) => n.requestId === request.id);
+    if (stored?.params) {
+      assert.match(text, /در حال انجام/, 'the status in Persian');
+      assert.doesNotMatch(text, /in_progress|is now/, 'no English, no raw status');
+      assert.match(text, /[۰-۹]/, 'a Persian date');
+    } else {
+      // the server does not send Notification.params yet: its English message is shown as sent
+      figure('Notification.params served by the server', 'no — the client shows `message` (English) until it is');
+      assert.equal(text.includes(stored.message), true);
+    }
+    const link = item.locator('a');
+    assert.match(await link.getAttribute('href'), new RegExp(`/requests\\?request=${request.id}$`));
+    await link.click();
+    await a.waitForURL(/\/requests\?request=/);
+    await a.locator(`[data-testid="request-${request.id}"].request-linked`).waitFor();
+    // the toast the designer's change made carries the same words and a link
+    assert.ok((await a.locator('.toast-link').count()) <= 1);
+  });
+});
+
+describe('offline submit', { concurrency: false }, () => {
+  test('offline: the form says nothing was sent, offers to send when back, and the picker is marked out of date', async () => {
+    const b = await page(BOB);
+    const cell = await showDate(b, dates.offline);
+    await cell.click();
+    await b.getByTestId('title-input').fill('Sent when the network is back');
+    const posts = [];
+    b.on('request', (r) => r.method() === 'POST' && r.url().endsWith('/api/requests') && posts.push(Date.now()));
+    await b.context().setOffline(true);
+    await b.getByTestId('calendar-stale').waitFor();
+    await b.getByTestId('submit-request').click();
+    const box = b.getByTestId('offline-submit');
+    await box.waitFor();
+    assert.match(await box.textContent(), /offline.*not been sent/i);
+    assert.deepEqual(posts, [], 'nothing was sent');
+    await b.getByTestId('offline-send-later').click();
+    assert.match(await box.textContent(), /will be sent as soon as you are back online/);
+    await b.context().setOffline(false);
+    await b.getByTestId('form-success').waitFor({ timeout: 5000 });
+    assert.equal(posts.length, 1);
+    assert.equal((await api.day(dates.offline)).used, 1);
+    await waitConnected(b);
+    await b.getByTestId('calendar-stale').waitFor({ state: 'detached' });
+
+    // offline again, and this time the user decides not to send it
+    await cell.click();
+    await b.getByTestId('title-input').fill('Never mind');
+    await b.context().setOffline(true);
+    await b.getByTestId('submit-request').click();
+    await box.waitFor();
+    await b.getByTestId('offline-discard').click();
+    await b.context().setOffline(false);
+    await waitConnected(b);
+    await b.waitForTimeout(500);
+    assert.equal(posts.length, 1, 'a discarded request is never sent');
+    assert.equal((await api.day(dates.offline)).used, 1);
+  });
+});
+
+describe('delivery', { concurrency: false }, () => {
+  test('compressed, hashed assets cached for good, index.html revalidated, no source maps', async () => {
+    const index = await fetch(`${server.base}/new`, { headers: { 'Accept-Encoding': 'gzip' } });
+    assert.equal(index.status, 200);
+    assert.equal(index.headers.get('cache-control'), 'no-cache');
+    const html = await index.text();
+    const script = html.match(/src="(\/assets\/[^"]+\.js)"/)[1];
+    const asset = await fetch(`${server.base}${script}`, { headers: { 'Accept-Encoding': 'gzip' } });
+    assert.equal(asset.status, 200);
+    assert.equal(asset.headers.get('content-encoding'), 'gzip');
+    assert.match(asset.headers.get('cache-control'), /max-age=31536000, immutable/);
+    assert.equal((await fetch(`${server.base}${script}.map`)).status, 404);
+    assert.deepEqual(readdirSync(join(webDir, 'dist/assets')).filter((f) => f.endsWith('.map')), [], 'no maps in the build');
+  });
+});
+
+describe('the designer’s tools', { concurrency: false }, () => {
+  test('queue: priorities look different, sort by priority, names for the admin, rejecting asks first', async () => {
+    const low = await api.as(ALICE, 'POST', '/api/requests', { title: 'Low one', priority: 'low', dueDate: dates.queueA });
+    const urgent = await api.as(ALICE, 'POST', '/api/requests', { title: 'Urgent one', priority: 'urgent', dueDate: dates.queueB });
+    const admin = await page(ADMIN);
+    await admin.getByTestId('nav-queue').click();
+    await admin.getByTestId('queue-sort').selectOption('priority');
+    const order = await admin.locator('[data-testid="queue"] > li').evaluateAll((els) => els.map((e) => e.dataset.testid));
+    assert.ok(order.indexOf(`queue-${urgent.id}`) < order.indexOf(`queue-${low.id}`), 'urgent before low');
+    const look = async (id) =>
+      admin.locator(`[data-testid="queue-${id}"] .priority`).evaluate((el) => {
+        const cs = getComputedStyle(el);
+        return `${cs.backgroundColor}|${cs.color}|${cs.borderStyle}|${el.querySelectorAll('.on').length}`;
+      });
+    assert.notEqual(await look(urgent.id), await look(low.id), 'Urgent and Low look different');
+    assert.match(await admin.getByTestId(`queue-${low.id}`).getByTestId('requester').textContent(), /Alice/);
+    await admin.getByTestId(`status-${low.id}-rejected`).click();
+    await admin.getByTestId(`confirm-reject-${low.id}`).waitFor();
+    assert.equal((await api.as(ALICE, 'GET', `/api/requests/${low.id}`)).status, 'pending', 'not rejected before confirming');
+    await admin.getByTestId(`reject-reason-${low.id}`).fill('a duplicate of another request');
+    await admin.getByTestId(`confirm-reject-${low.id}`).click();
+    await admin.getByTestId('queue-notice').waitFor();
+    assert.equal((await api.as(ALICE, 'GET', `/api/requests/${low.id}`)).status, 'rejected');
+    const told = (await api.as(ALICE, 'GET', '/api/notifications')).items.find((n) => n.requestId === low.id && n.kind === 'StatusChanged');
+    assert.equal(told?.params?.reason, 'a duplicate of another request', 'the requester is told why');
+  });
+});
+
 describe('languages and accessibility', { concurrency: false }, () => {
   test('the calendar works from the keyboard, and each day’s name has date, status and remaining', async () => {
     const a = await page(ALICE);
@@ -327,7 +837,8 @@ describe('languages and accessibility', { concurrency: false }, () => {
     const label = await cell.getAttribute('aria-label');
     assert.match(label, /\d{4}/, 'the date');
     assert.match(label, /Available|Limited|Full/, 'the status');
-    assert.match(label, /\d+ of \d+ left/, 'the remaining slots');
+    assert.match(label, /^\d+, \d+ left: /, 'it starts with what the cell shows: the day and the slots left');
+    assert.match(label, /\d+ of \d+ booked/, 'how much is booked');
     assert.equal(await a.locator('[data-testid="calendar"] button[data-date][tabindex="0"]').count(), 1, 'one day in the tab order');
     const focused = () => a.evaluate(() => document.activeElement?.getAttribute('data-date'));
     await a.keyboard.press('ArrowRight');
@@ -373,20 +884,35 @@ describe('languages and accessibility', { concurrency: false }, () => {
     await api.override(dates.closed, 0, 'team offsite');
     const expected = { available: 'available', limited: 'limited', full: 'full', closed: 'closed' };
 
-    const dir = join(repoDir, 'docs/screenshots');
-    mkdirSync(dir, { recursive: true });
+    // Screenshots are written only when asked (`just screenshots`): a test run never rewrites tracked files.
+    const dir = process.env.E2E_SCREENSHOTS ? join(repoDir, 'docs/screenshots') : null;
+    if (dir) mkdirSync(dir, { recursive: true });
     for (const lang of ['en', 'fa']) {
-      const p = await page(ALICE, { lang });
-      await showDate(p, dates.available);
-      for (const [key, status] of Object.entries(expected)) {
-        assert.equal((await readDay(p, dates[key])).status, status, `${key} day`);
+      for (const [device, viewport] of [['desktop', { width: 1280, height: 860 }], ['phone', { width: 390, height: 844 }]]) {
+        const p = await page(ALICE, { lang });
+        await p.setViewportSize(viewport);
+        await showDate(p, dates.available);
+        for (const [key, status] of Object.entries(expected)) {
+          assert.equal((await readDay(p, dates[key])).status, status, `${key} day`);
+        }
+        assert.match((await readDay(p, dates.limited)).text, lang === 'en' ? /2 left/ : /۲ خالی/);
+        await dayButton(p, dates.available).click();
+        await p.getByTestId('title-input').fill(lang === 'en' ? 'Poster for the spring fair' : 'پوستر نمایشگاه بهاره');
+        await p.evaluate(() => document.activeElement?.blur());
+        await p.mouse.move(0, 0);
+        if (device === 'phone') await p.evaluate(() => window.scrollTo(0, 0));
+        await p.waitForTimeout(400); // transitions settle
+        const name = device === 'desktop' ? `picker-${lang}.png` : `picker-${lang}-phone.png`;
+        if (dir) await p.screenshot({ path: join(dir, name) });
+        if (dir && device === 'desktop') {
+          // a full day clicked: the message and the nearest free days
+          await dayButton(p, dates.full).click();
+          await p.getByTestId('next-available').waitFor();
+          await p.mouse.move(0, 0);
+          await p.waitForTimeout(400);
+          await p.screenshot({ path: join(dir, `full-day-${lang}.png`) });
+        }
       }
-      assert.match((await readDay(p, dates.limited)).text, lang === 'en' ? /2 left/ : /۲ جای خالی/);
-      await dayButton(p, dates.available).click();
-      await p.getByTestId('title-input').fill(lang === 'en' ? 'Poster for the spring fair' : 'پوستر نمایشگاه بهاره');
-      await p.evaluate(() => document.activeElement?.blur());
-      await p.mouse.move(0, 0);
-      await p.screenshot({ path: join(dir, `picker-${lang}.png`) });
     }
   });
 
@@ -407,6 +933,8 @@ describe('languages and accessibility', { concurrency: false }, () => {
       dates.admin,
       { timeout: 2000 },
     );
+    await overrides.locator(`[data-date="${dates.admin}"][data-override="true"]`).waitFor({ timeout: 2000 });
+    assert.match(await cell.getAttribute('aria-label'), /capacity set for this date/);
 
     // the daily capacity: CapacitySettingsChanged makes every client refetch
     await admin.getByTestId('daily-capacity').fill('12');
@@ -420,6 +948,27 @@ describe('languages and accessibility', { concurrency: false }, () => {
     assert.ok(await stillMarked(a));
     const settings = await api.settings();
     await api.as(ADMIN, 'PUT', '/api/settings', { ...settings, dailyCapacity: 10 });
+  });
+
+  test('admin: close a range of days at once; the time zone is picked from a list', async () => {
+    const admin = await page(ADMIN);
+    await admin.getByTestId('nav-admin').click();
+    await admin.getByTestId('timezone').waitFor();
+    assert.ok((await admin.getByTestId('timezone').locator('option[value="Asia/Tehran"]').count()) === 1, 'a list of IANA zones');
+    const overrides = admin.locator('.admin-overrides');
+    const cell = await showDate(admin, dates.toastA, overrides);
+    await cell.click();
+    await admin.getByTestId('override-capacity').fill('0');
+    await admin.getByTestId('override-note').fill('print shop closed');
+    await admin.getByTestId('override-through').selectOption(dates.toastC);
+    await admin.getByTestId('set-override').click();
+    await admin.getByTestId('override-notice').waitFor({ timeout: 5000 });
+    for (const d of [dates.toastA, dates.toastB, dates.toastC]) {
+      const day = await api.day(d);
+      assert.deepEqual([day.capacity, day.status], [0, 'closed'], d);
+      await overrides.locator(`[data-date="${d}"][data-override="true"]`).waitFor({ timeout: 2000 });
+    }
+    assert.equal((await api.day(addIso(dates.toastC, 1))).status === 'closed', false, 'the range ends where asked');
   });
 
   test('no page errors in any browser', () => {

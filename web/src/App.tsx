@@ -1,3 +1,4 @@
+import { Suspense, lazy } from 'react';
 import type { ReactNode } from 'react';
 import { Navigate, Route, Routes, useLocation } from 'react-router-dom';
 import { useAuth } from './auth/AuthProvider';
@@ -6,12 +7,14 @@ import { ToastProvider } from './components/Toasts';
 import { useI18n } from './i18n/I18nProvider';
 import { LiveFeedback } from './live/LiveFeedback';
 import { LiveProvider } from './live/LiveProvider';
-import { Admin } from './pages/Admin';
-import { DesignerQueue } from './pages/DesignerQueue';
-import { MyRequests } from './pages/MyRequests';
 import { NewRequest } from './pages/NewRequest';
 import { Register } from './pages/Register';
 import { SignIn } from './pages/SignIn';
+
+// The picker is in the first bundle; the other pages load when first visited.
+const MyRequests = lazy(() => import('./pages/MyRequests').then((m) => ({ default: m.MyRequests })));
+const DesignerQueue = lazy(() => import('./pages/DesignerQueue').then((m) => ({ default: m.DesignerQueue })));
+const Admin = lazy(() => import('./pages/Admin').then((m) => ({ default: m.Admin })));
 
 export function App() {
   const { user, token } = useAuth();
@@ -25,7 +28,7 @@ export function App() {
       </a>
       <Header />
       <main id="main" tabIndex={-1}>
-        {content}
+        <Suspense fallback={<p>{t('app.loading')}</p>}>{content}</Suspense>
       </main>
     </>
   );

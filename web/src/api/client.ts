@@ -121,8 +121,8 @@ export const api = {
   updateRequest: (id: number, input: RequestInput) =>
     call<WorkRequest>('PUT', `/api/requests/${id}`, input),
   cancelRequest: (id: number) => call<WorkRequest>('POST', `/api/requests/${id}/cancel`),
-  setRequestStatus: (id: number, status: RequestStatus) =>
-    call<WorkRequest>('PATCH', `/api/requests/${id}/status`, { status }),
+  setRequestStatus: (id: number, status: RequestStatus, reason?: string) =>
+    call<WorkRequest>('PATCH', `/api/requests/${id}/status`, reason ? { status, reason } : { status }),
 
   notifications: () => call<Inbox>('GET', '/api/notifications'),
   markRead: (id: number) => call<void>('POST', `/api/notifications/${id}/read`),

@@ -7,6 +7,7 @@ export interface User {
   email: string;
   displayName: string;
   role: Role;
+  disabled?: boolean;
 }
 
 export interface LoginResponse {
@@ -58,13 +59,22 @@ export type SettingsInput = Pick<
 
 export type DayStatus = 'available' | 'limited' | 'full' | 'closed';
 
+/** Why a day is closed (`null` unless `status` is `closed`). */
+export type ClosedReason = 'past' | 'not_open_yet' | 'closed_weekday' | 'no_capacity';
+export const CLOSED_REASONS: ClosedReason[] = ['past', 'not_open_yet', 'closed_weekday', 'no_capacity'];
+
 export interface Day {
   date: string;
   capacity: number;
   used: number;
+  /** Live holds on the day (0 from a server that predates holds). */
+  held: number;
   remaining: number;
   percent: number;
   status: DayStatus;
+  reason: ClosedReason | null;
+  /** The override's note, if any. */
+  note: string | null;
   version: number;
 }
 
@@ -128,10 +138,20 @@ export interface Page<T> {
   pageSize: number;
 }
 
+/** What a client needs to word a notification in its own language. */
+export interface NotificationParams {
+  title: string;
+  dueDate: string;
+  status?: RequestStatus;
+  reason?: string;
+}
+
 export interface Notification {
   id: number;
   requestId: number | null;
-  kind: string;
+  kind: 'NewRequest' | 'StatusChanged' | string;
+  /** Absent from a server that predates it: the client then shows `message`. */
+  params?: NotificationParams | null;
   message: string;
   read: boolean;
   createdAt: string;

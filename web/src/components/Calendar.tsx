@@ -8,9 +8,12 @@ import type { Day } from '../api/types';
 import { addDays, clampDate, weekdayIndex } from '../calendar/dates';
 import { calendarParts, monthDates, monthGrid, monthStart, nextMonthStart, previousMonthStart } from '../calendar/months';
 import { useI18n } from '../i18n/I18nProvider';
-import { useHighlightedDates } from '../live/LiveFeedback';
-import { useAvailability } from '../live/useAvailability';
+import { closedReason, opensOn } from '../calendar/reasons';
+import { useHighlightedDates, useVisibleRange } from '../live/LiveFeedback';
+import { useConnectionState } from '../live/LiveProvider';
+import { useAvailability, useSettings } from '../live/useAvailability';
 import { DayCell } from './DayCell';
+import { StatusIcon } from './StatusIcon';
 
 export type SelectablePolicy = (day: Day | undefined, date: string) => boolean;
 
@@ -25,7 +28,11 @@ interface Props {
   today: string;
   selected: string | null;
   onSelect: (date: string) => void;
+  /** A day that cannot be picked was clicked. */
+  onBlocked?: (date: string, day: Day | undefined) => void;
   isSelectable?: SelectablePolicy;
+  /** Marks the days whose capacity differs from this (the admin's overrides). */
+  markOverridesFrom?: number;
   /** Where the calendar opens when nothing is selected. */
   initialDate?: string;
   label?: string;
@@ -37,7 +44,9 @@ export function Calendar({
   today,
   selected,
   onSelect,
+  onBlocked,
   isSelectable = bookable,
+  markOverridesFrom,
   initialDate,
   label,
 }: Props) {
@@ -58,6 +67,16 @@ export function Calendar({
   const from = dates[0];
   const to = dates[dates.length - 1];
   const { data, isError, refetch } = useAvailability(from, to);
+  const settings = useSettings().data;
+  const connection = useConnectionState();
+  const stale = connection === 'offline' || connection === 'reconnecting';
+  useVisibleRange(from, to);
+
+  // A selection made elsewhere (a "next available" day) brings its month into view.
+  useEffect(() => {
+    if (selected && !dates.includes(selected)) setFocusDate(selected);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [selected]);
 
   const byDate = useMemo(() => {
     const map = new Map<string, Day>();
@@ -146,8 +165,18 @@ export function Calendar({
       ? selected
       : dates[0];
 
+  const blocked = useCallback(
+    (date: string) => onBlocked?.(date, byDate.get(date)),
+    [onBlocked, byDate],
+  );
+
   return (
-    <section className="calendar" data-testid="calendar" aria-labelledby={headingId}>
+    <section
+      className={`calendar${stale ? ' calendar-stale' : ''}`}
+      data-testid="calendar"
+      data-stale={stale || undefined}
+      aria-labelledby={headingId}
+    >
       <div className="calendar-header">
         <button
           type="button"
@@ -176,6 +205,12 @@ export function Calendar({
       <p id={helpId} className="visually-hidden">
         {t('calendar.keys')}
       </p>
+      {stale && (
+        <p className="stale-note" role="status" data-testid="calendar-stale">
+          <span aria-hidden="true">⟳ </span>
+          {t(connection === 'offline' ? 'calendar.staleOffline' : 'calendar.staleReconnecting')}
+        </p>
+      )}
       {isError && (
         <p role="alert" className="error">
           {t('calendar.loadError')}{' '}
@@ -196,7 +231,10 @@ export function Calendar({
           <tr>
             {i18n.weekdays('short').map((name, i) => (
               <th key={i} scope="col" abbr={i18n.weekdays('long')[i]}>
-                {name}
+                <span className="weekday-short">{name}</span>
+                <span className="weekday-narrow" aria-hidden="true">
+                  {i18n.weekdays('narrow')[i]}
+                </span>
               </th>
             ))}
           </tr>
@@ -210,12 +248,20 @@ export function Calendar({
                     key={date}
                     date={date}
                     day={byDate.get(date)}
+                    reason={closedReason(byDate.get(date), settings)}
+                    opens={settings && closedReason(byDate.get(date), settings) === 'not_open_yet' ? opensOn(date, settings) : null}
+                    override={
+                      markOverridesFrom !== undefined &&
+                      byDate.get(date) !== undefined &&
+                      (byDate.get(date)!.capacity !== markOverridesFrom || byDate.get(date)!.note !== null)
+                    }
                     selected={date === selected}
                     focusable={date === tabDate}
                     selectable={isSelectable(byDate.get(date), date)}
                     highlighted={highlighted.has(date)}
                     today={date === today}
                     onSelect={onSelect}
+                    onBlocked={blocked}
                     onFocusDate={setFocusDate}
                     onKeyDown={onKeyDown}
                   />
@@ -237,8 +283,11 @@ function Legend() {
   return (
     <ul className="legend" aria-label={t('calendar.legend')}>
       {(['available', 'limited', 'full', 'closed'] as const).map((status) => (
-        <li key={status} className={`legend-item day-${status}`}>
-          <span className="legend-swatch" aria-hidden="true" /> {t(`status.${status}`)}
+        <li key={status} className={`legend-item legend-${status}`}>
+          <span className="legend-swatch" aria-hidden="true">
+            <StatusIcon status={status} />
+          </span>{' '}
+          {t(`status.${status}`)}
         </li>
       ))}
     </ul>

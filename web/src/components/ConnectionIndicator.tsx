@@ -19,7 +19,7 @@ export function ConnectionIndicator() {
       <span aria-hidden="true" className="connection-dot">
         {SYMBOL[state]}
       </span>{' '}
-      <span aria-hidden="true">{word}</span>
+      <span aria-hidden="true" className="connection-word">{word}</span>
     </span>
   );
 }

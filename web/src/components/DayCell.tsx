@@ -1,26 +1,31 @@
-// One day of the calendar: number, capacity bar, used/total, percent and the
-// status as colour, icon and word. Its accessible name says it all.
+// One day of the calendar. An open day's main figure is "N left"; a bar
+// shows how much is booked (and held); the status is a shape and a colour;
+// a closed day says why in its name (and in a word when there is room).
+// The accessible name starts with exactly what is written in the cell, so
+// speech input ("click 12") and the visible label agree.
 import { memo } from 'react';
 import type { KeyboardEvent } from 'react';
-import type { Day, DayStatus } from '../api/types';
+import type { ClosedReason, Day } from '../api/types';
 import { useI18n } from '../i18n/I18nProvider';
-
-const ICONS: Record<DayStatus, string> = {
-  available: '✓',
-  limited: '◔',
-  full: '✕',
-  closed: '⊘',
-};
+import { StatusIcon } from './StatusIcon';
 
 interface Props {
   date: string;
   day: Day | undefined;
+  /** Why it is closed, when it is (from the day, or worked out from the settings). */
+  reason: ClosedReason | null;
+  /** For a day beyond the window: the date it opens. */
+  opens: string | null;
+  /** An override sets this day's capacity (marked for the admin). */
+  override?: boolean;
   selected: boolean;
   focusable: boolean;
   selectable: boolean;
   highlighted: boolean;
   today: boolean;
   onSelect: (date: string) => void;
+  /** A day that cannot be picked was clicked: say why (instead of nothing). */
+  onBlocked?: (date: string) => void;
   onFocusDate: (date: string) => void;
   onKeyDown: (event: KeyboardEvent<HTMLButtonElement>, date: string) => void;
 }
@@ -28,35 +33,65 @@ interface Props {
 export const DayCell = memo(function DayCell({
   date,
   day,
+  reason,
+  opens,
+  override = false,
   selected,
   focusable,
   selectable,
   highlighted,
   today,
   onSelect,
+  onBlocked,
   onFocusDate,
   onKeyDown,
 }: Props) {
   const i18n = useI18n();
   const { t } = i18n;
   const status = day?.status;
-  const statusText = status ? t(`status.${status}`) : t('app.loading');
+  const number = i18n.dayOfMonth(date);
+  const open = status === 'available' || status === 'limited';
 
-  let label: string;
-  if (!day) label = `${i18n.longDate(date)}, ${statusText}`;
-  else if (day.status === 'closed') label = t('day.ariaClosed', { date: i18n.longDate(date) });
-  else
-    label = t('day.aria', {
-      date: i18n.longDate(date),
-      status: statusText,
-      remaining: day.remaining,
-      capacity: day.capacity,
+  // What the cell writes after the day's number, and the rest of its name.
+  let shown = '';
+  let count = '';
+  let unit = '';
+  let details: string;
+  const longDate = i18n.longDate(date);
+  if (!day) {
+    details = `${longDate}${i18n.sep}${t('app.loading')}`;
+  } else if (open) {
+    count = i18n.number(day.remaining);
+    unit = t('day.leftUnit');
+    shown = `${count} ${unit}`;
+    details = t('day.aria', {
+      date: longDate,
+      status: t(`status.${day.status}`),
+      booked: bookedText(day, i18n),
     });
-  if (today) label += `, ${t('day.ariaToday')}`;
+  } else if (status === 'full') {
+    shown = t('status.full');
+    details = `${longDate}${i18n.sep}${bookedText(day, i18n)}`;
+  } else {
+    shown =
+      reason === 'past'
+        ? ''
+        : reason === 'not_open_yet'
+          ? t('day.notOpenYet')
+          : day.note && reason === 'no_capacity'
+            ? day.note
+            : t('status.closed');
+    details = `${longDate}${i18n.sep}${reasonText(reason, opens, day, i18n)}`;
+  }
+  const visible = shown ? `${number}${i18n.visibleSep}${shown}` : number;
+  let label = `${visible}: ${details}`;
+  if (today) label += `${i18n.sep}${t('day.ariaToday')}`;
+  if (override) label += `${i18n.sep}${t('day.ariaOverride')}`;
 
-  const shownLabel =
-    status === 'limited' ? t('day.left', { n: day!.remaining }) : status ? statusText : '';
-  const showNumbers = day !== undefined && status !== 'closed';
+  const booked = day ? Math.min(day.used, day.capacity) : 0;
+  const held = day ? Math.min(day.held, Math.max(day.capacity - booked, 0)) : 0;
+  const usedPct = day && day.capacity > 0 ? (booked * 100) / day.capacity : status === 'full' ? 100 : 0;
+  const heldPct = day && day.capacity > 0 ? (held * 100) / day.capacity : 0;
 
   return (
     <td role="gridcell" aria-selected={selected} className="day-cell">
@@ -65,47 +100,75 @@ export const DayCell = memo(function DayCell({
         className={[
           'day',
           status ? `day-${status}` : 'day-loading',
+          reason ? `day-reason-${reason}` : '',
           selected ? 'day-selected' : '',
           highlighted ? 'day-flash' : '',
           today ? 'day-today' : '',
+          override ? 'day-override' : '',
         ].join(' ')}
         data-testid={`day-${date}`}
         data-date={date}
         data-status={status ?? 'loading'}
+        data-reason={reason ?? undefined}
         data-used={day?.used}
+        data-held={day?.held}
         data-capacity={day?.capacity}
         data-remaining={day?.remaining}
         data-highlighted={highlighted || undefined}
+        data-override={override || undefined}
         tabIndex={focusable ? 0 : -1}
         aria-label={label}
-        aria-disabled={!selectable}
+        data-selectable={selectable}
         aria-current={today ? 'date' : undefined}
         onClick={() => {
           onFocusDate(date);
           if (selectable) onSelect(date);
+          else onBlocked?.(date);
         }}
         onKeyDown={(event) => onKeyDown(event, date)}
       >
-        <span className="day-number">{i18n.dayOfMonth(date)}</span>
-        {showNumbers && (
-          <>
-            <span className="day-bar" aria-hidden="true">
-              <span className="day-bar-fill" style={{ inlineSize: `${Math.min(day.percent, 100)}%` }} />
-            </span>
-            <span className="day-figures" aria-hidden="true">
-              <span className="day-used" data-testid="day-used">
-                {t('day.usedOf', { used: day.used, capacity: day.capacity })}
-              </span>
-              <span className="day-percent">{i18n.percent(day.percent)}</span>
-            </span>
-          </>
+        <span className="day-top">
+          <span className="day-number">{number}</span>
+          {override && <span className="day-override-mark" aria-hidden="true" />}
+          {status && reason !== 'past' && <StatusIcon status={status} />}
+        </span>{' '}
+        {open && (
+          <span className="day-main" data-testid="day-left">
+            <span className="day-count">{count}</span> <span className="day-unit">{unit}</span>
+          </span>
         )}
-        {status && (
-          <span className="day-status" aria-hidden="true">
-            <span className="day-icon">{ICONS[status]}</span> {shownLabel}
+        {!open && shown && <span className="day-word" dir="auto">{shown}</span>}{' '}
+        {(open || status === 'full') && (
+          <span className="day-bar" aria-hidden="true">
+            <span className="day-bar-fill" style={{ inlineSize: `${Math.min(usedPct, 100)}%` }} />
+            {heldPct > 0 && <span className="day-bar-held" style={{ inlineSize: `${Math.min(heldPct, 100)}%` }} />}
           </span>
         )}
       </button>
     </td>
   );
 });
+
+type Words = Pick<ReturnType<typeof useI18n>, 't' | 'date' | 'weekday' | 'number'>;
+
+/** "1 of 10 booked" or, with holds, "1 booked and 1 being booked, of 10". */
+export function bookedText(day: Day, i18n: Words): string {
+  if (day.held > 0) return i18n.t('day.bookedHeld', { used: day.used, held: day.held, capacity: day.capacity });
+  return i18n.t('day.booked', { used: day.used, capacity: day.capacity });
+}
+
+/** Why a closed day is closed, in a sentence fragment. */
+export function reasonText(reason: ClosedReason | null, opens: string | null, day: Day | undefined, i18n: Words): string {
+  switch (reason) {
+    case 'past':
+      return i18n.t('reason.past');
+    case 'not_open_yet':
+      return opens ? i18n.t('reason.opens', { date: i18n.date(opens) }) : i18n.t('reason.notOpenYet');
+    case 'closed_weekday':
+      return i18n.t('reason.weekday', { weekday: i18n.weekday(new Date(`${day?.date ?? '2026-01-01'}T00:00:00Z`).getUTCDay()) });
+    case 'no_capacity':
+      return day?.note ? i18n.t('reason.note', { note: day.note }) : i18n.t('reason.noCapacity');
+    default:
+      return i18n.t('status.closed');
+  }
+}

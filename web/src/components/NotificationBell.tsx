@@ -1,17 +1,22 @@
 // The bell: unread count kept live by InboxUpdated, a list that opens below.
 import { useEffect, useRef, useState } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { Link } from 'react-router-dom';
 import { api } from '../api/client';
 import type { Inbox } from '../api/types';
+import { useAuth } from '../auth/AuthProvider';
 import { useI18n } from '../i18n/I18nProvider';
+import { notificationLink, notificationText } from '../i18n/notifications';
 import { keys } from '../live/queryKeys';
 
 export function NotificationBell() {
   const i18n = useI18n();
   const { t } = i18n;
   const queryClient = useQueryClient();
+  const { user } = useAuth();
   const [open, setOpen] = useState(false);
   const wrapper = useRef<HTMLDivElement>(null);
+  const button = useRef<HTMLButtonElement>(null);
   const inbox = useQuery({ queryKey: keys.notifications, queryFn: api.notifications, staleTime: 60_000 });
   const unread = inbox.data?.unreadCount ?? 0;
 
@@ -38,21 +43,28 @@ export function NotificationBell() {
   useEffect(() => {
     if (!open) return;
     const close = (event: MouseEvent | KeyboardEvent) => {
-      if (event instanceof KeyboardEvent ? event.key === 'Escape' : !wrapper.current?.contains(event.target as Node)) {
+      if (event instanceof KeyboardEvent) {
+        if (event.key !== 'Escape') return;
+        // the key closes the panel, not a notice as well
+        event.preventDefault();
+        setOpen(false);
+        button.current?.focus();
+      } else if (!wrapper.current?.contains(event.target as Node)) {
         setOpen(false);
       }
     };
     document.addEventListener('mousedown', close);
-    document.addEventListener('keydown', close);
+    document.addEventListener('keydown', close, true);
     return () => {
       document.removeEventListener('mousedown', close);
-      document.removeEventListener('keydown', close);
+      document.removeEventListener('keydown', close, true);
     };
   }, [open]);
 
   return (
     <div className="bell" ref={wrapper}>
       <button
+        ref={button}
         type="button"
         className="bell-button"
         aria-expanded={open}
@@ -87,9 +99,26 @@ export function NotificationBell() {
             <p className="muted">{t('bell.empty')}</p>
           ) : (
             <ul className="bell-list">
-              {inbox.data!.items.slice(0, 30).map((n) => (
-                <li key={n.id} className={n.read ? 'read' : 'unread'}>
-                  <div dir="auto">{n.message}</div>
+              {inbox.data!.items.slice(0, 30).map((n) => {
+                const link = notificationLink(n, user?.role);
+                const text = notificationText(n, i18n);
+                return (
+                <li key={n.id} className={n.read ? 'read' : 'unread'} data-testid="bell-item">
+                  {!n.read && <span className="visually-hidden">{t('bell.unread')}: </span>}
+                  {link ? (
+                    <Link
+                      to={link}
+                      className="bell-link"
+                      onClick={() => {
+                        setOpen(false);
+                        if (!n.read) markRead.mutate(n.id);
+                      }}
+                    >
+                      {text}
+                    </Link>
+                  ) : (
+                    <div>{text}</div>
+                  )}
                   <div className="muted small">
                     {i18n.timestamp(n.createdAt)}
                     {!n.read && (
@@ -102,7 +131,8 @@ export function NotificationBell() {
                     )}
                   </div>
                 </li>
-              ))}
+                );
+              })}
             </ul>
           )}
         </div>

@@ -7,6 +7,7 @@ import { fa } from './fa';
 import {
   LOCALES,
   formatDate,
+  formatShortDate,
   formatDayOfMonth,
   formatLongDate,
   formatMonthTitle,
@@ -23,6 +24,10 @@ import {
 const DICTIONARIES = { en, fa } as const;
 const STORAGE_KEY = 'request-desk.lang';
 
+export type PluralKey = {
+  [K in MessageKey]: K extends `${infer Base}.one` ? Base : never;
+}[MessageKey];
+
 export type Translate = (key: MessageKey, params?: Record<string, string | number>) => string;
 
 export interface I18n {
@@ -33,11 +38,25 @@ export interface I18n {
   number: (value: number) => string;
   percent: (value: number) => string;
   date: (date: string) => string;
+  /** "Wed, Dec 2" / "چهارشنبه ۱۱ آذر": for notices about the shown month. */
+  shortDate: (date: string) => string;
+  /** A message with a count: `{key}.one` / `{key}.other` by the language's plural rules. */
+  plural: (key: PluralKey, n: number, params?: Record<string, string | number>) => string;
+  /** "a, b and c" / "a، b و c". */
+  list: (items: string[]) => string;
+  /** The separator of a list in running text: ", " / "، ". */
+  sep: string;
+  /**
+   * Between the day's number and what else a day cell writes, in its
+   * accessible name: a mark that name-matching tools (and speech input) skip
+   * as punctuation in both languages.
+   */
+  visibleSep: string;
   longDate: (date: string) => string;
   dayOfMonth: (date: string) => string;
   monthTitle: (date: string) => string;
   timestamp: (timestamp: string) => string;
-  weekdays: (width?: 'short' | 'long') => string[];
+  weekdays: (width?: 'short' | 'long' | 'narrow') => string[];
   weekday: (index: number) => string;
 }
 
@@ -74,6 +93,15 @@ export function I18nProvider({ children }: { children: ReactNode }) {
       number: (v) => formatNumber(v, lang),
       percent: (v) => formatPercent(v, lang),
       date: (d) => formatDate(d, lang),
+      shortDate: (d) => formatShortDate(d, lang),
+      plural: (key, n, params) => {
+        const form = new Intl.PluralRules(LOCALES[lang].tag).select(n) === 'one' ? 'one' : 'other';
+        const full = `${key}.${form}` as MessageKey;
+        return interpolate(messages[full] ?? en[full], { n, ...params }, lang);
+      },
+      sep: lang === 'fa' ? '، ' : ', ',
+      visibleSep: lang === 'fa' ? ' – ' : ', ',
+      list: (items) => new Intl.ListFormat(LOCALES[lang].tag, { type: 'conjunction' }).format(items),
       longDate: (d) => formatLongDate(d, lang),
       dayOfMonth: (d) => formatDayOfMonth(d, lang),
       monthTitle: (d) => formatMonthTitle(d, lang),

@@ -6,6 +6,7 @@ import {
   formatMonthTitle,
   formatNumber,
   formatPercent,
+  formatTimestamp,
   interpolate,
   toAsciiDigits,
   toPersianDigits,
@@ -60,6 +61,14 @@ describe('Jalali formatting', () => {
     expect(formatMonthTitle('2026-05-15', 'en')).toBe('May 2026');
     expect(formatDayOfMonth('2026-05-15', 'en')).toBe('15');
     expect(formatLongDate('2026-05-15', 'en')).toBe('Friday, May 15, 2026');
+  });
+});
+
+describe('timestamps', () => {
+  it('uses the Persian comma and digits in Persian', () => {
+    const text = formatTimestamp('2026-05-15T09:30:00Z', 'fa');
+    expect(text).not.toMatch(/[0-9,]/);
+    expect(text).toMatch(/[۰-۹]/);
   });
 });
 

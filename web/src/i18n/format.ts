@@ -107,6 +107,13 @@ export function formatDate(date: string, lang: Lang): string {
   return toPersianDigits(`${get('day')} ${get('month')} ${get('year')}`);
 }
 
+/** "Wed, Dec 2" / "چهارشنبه ۱۱ آذر": weekday, day and month, no year. */
+export function formatShortDate(date: string, lang: Lang): string {
+  if (lang === 'en') return dateFormat(lang, { weekday: 'short', month: 'short', day: 'numeric' }).format(utc(date));
+  const get = parts(date, lang, { weekday: 'long', day: 'numeric', month: 'long' });
+  return toPersianDigits(`${get('weekday')} ${get('day')} ${get('month')}`);
+}
+
 /** A timestamp (RFC 3339) as a short local date and time. */
 export function formatTimestamp(timestamp: string, lang: Lang): string {
   const locale = LOCALES[lang];
@@ -115,11 +122,11 @@ export function formatTimestamp(timestamp: string, lang: Lang): string {
     dateStyle: 'short',
     timeStyle: 'short',
   }).format(new Date(timestamp));
-  return lang === 'fa' ? toPersianDigits(text) : text;
+  return lang === 'fa' ? toPersianDigits(text).replace(/, /g, '، ') : text;
 }
 
 /** Short weekday names for the calendar header, starting on the week's first day. */
-export function weekdayNames(lang: Lang, width: 'short' | 'long' = 'short'): string[] {
+export function weekdayNames(lang: Lang, width: 'short' | 'long' | 'narrow' = 'short'): string[] {
   const { weekStart } = LOCALES[lang];
   // 2026-11-01 is a Sunday.
   return Array.from({ length: 7 }, (_, i) => {

@@ -53,12 +53,17 @@ class FakeConnection {
 }
 
 let connection: FakeConnection;
+/** The options of every connection built, and the connections to hand out (else `connection`). */
+const built: Record<string, unknown>[] = [];
+const queued: FakeConnection[] = [];
 
 vi.mock('@microsoft/signalr', () => ({
   HubConnectionState: { Connected: 'Connected', Disconnected: 'Disconnected', Disconnecting: 'Disconnecting' },
-  LogLevel: { Warning: 3 },
+  LogLevel: { Warning: 3, None: 6 },
+  HttpTransportType: { WebSockets: 1 },
   HubConnectionBuilder: class {
-    withUrl() {
+    withUrl(_url: string, options: Record<string, unknown>) {
+      built.push(options);
       return this;
     }
     withAutomaticReconnect() {
@@ -68,7 +73,7 @@ vi.mock('@microsoft/signalr', () => ({
       return this;
     }
     build() {
-      return connection;
+      return queued.shift() ?? connection;
     }
   },
 }));
@@ -85,7 +90,7 @@ const { LiveCapacity } = await import('./LiveCapacity');
 
 // ----- helpers --------------------------------------------------------------
 function day(date: string, used: number, version: number): Day {
-  return { date, capacity: 10, used, remaining: 10 - used, percent: used * 10, status: 'available', version };
+  return { date, capacity: 10, used, held: 0, remaining: 10 - used, percent: used * 10, status: 'available', reason: null, note: null, version };
 }
 
 function deferred<T>() {
@@ -109,10 +114,28 @@ const cached = (queryClient: QueryClient) =>
 
 beforeEach(() => {
   connection = new FakeConnection();
+  built.length = 0;
+  queued.length = 0;
   availability.mockReset();
 });
 
 describe('LiveCapacity', () => {
+  it('connects straight over WebSockets, and negotiates when that fails', async () => {
+    const direct = new FakeConnection();
+    direct.start = async () => {
+      throw new Error('WebSocket failed to connect');
+    };
+    queued.push(direct);
+    const live = new LiveCapacity(new QueryClient(), () => 'token');
+    await live.start();
+    await flush();
+    expect(built[0]).toMatchObject({ skipNegotiation: true, transport: 1 });
+    expect(built[1]).not.toHaveProperty('skipNegotiation');
+    expect(live.getState()).toBe('connected');
+    // events now come through the negotiated connection
+    expect(connection.handlers.has('CapacityUpdated')).toBe(true);
+  });
+
   it('starts gap-free: buffers events during the fetch, applies the newer ones, then catches up once', async () => {
     const queryClient = new QueryClient();
     const live = new LiveCapacity(queryClient, () => 'token');

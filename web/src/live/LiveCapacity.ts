@@ -10,6 +10,7 @@
 import {
   HubConnectionBuilder,
   HubConnectionState,
+  HttpTransportType,
   LogLevel,
   type HubConnection,
   type IRetryPolicy,
@@ -61,7 +62,14 @@ declare global {
 
 export class LiveCapacity {
   private readonly journal = new DayJournal();
-  private readonly connection: HubConnection;
+  private connection: HubConnection;
+  /**
+   * WebSockets straight to the hub first (`skipNegotiation`: one round trip
+   * less before the picker is live); if that fails — a proxy without
+   * WebSockets — the connection is rebuilt to negotiate, which can fall back
+   * to Server-Sent Events or long polling.
+   */
+  private direct = true;
   private state: ConnectionState = 'connecting';
   private readonly stateListeners = new Set<(state: ConnectionState) => void>();
   private readonly eventListeners = new Set<(event: LiveEvent) => void>();
@@ -84,34 +92,42 @@ export class LiveCapacity {
 
   constructor(
     private readonly queryClient: QueryClient,
-    accessToken: () => string | null,
+    private readonly accessToken: () => string | null,
   ) {
-    this.connection = new HubConnectionBuilder()
-      .withUrl('/hubs/notifications', { accessTokenFactory: () => accessToken() ?? '' })
+    this.connection = this.build(true);
+    this.publishDebug();
+  }
+
+  private build(direct: boolean): HubConnection {
+    const connection = new HubConnectionBuilder()
+      .withUrl(
+        '/hubs/notifications',
+        direct
+          ? { accessTokenFactory: () => this.accessToken() ?? '', skipNegotiation: true, transport: HttpTransportType.WebSockets }
+          : { accessTokenFactory: () => this.accessToken() ?? '' },
+      )
       .withAutomaticReconnect(retryForever)
       .configureLogging(LogLevel.Warning)
       .build();
 
-    this.connection.on('CapacityUpdated', (event: CapacityUpdatedEvent) => this.onCapacityUpdated(event));
-    this.connection.on('CapacitySettingsChanged', (event: CapacitySettingsChangedEvent) =>
-      this.onSettingsChanged(event),
-    );
-    this.connection.on('InboxUpdated', (event: { unreadCount: number }) => this.onInboxUpdated(event));
-    this.connection.on('NotificationReceived', (n: Notification) => this.onNotification(n));
+    connection.on('CapacityUpdated', (event: CapacityUpdatedEvent) => this.onCapacityUpdated(event));
+    connection.on('CapacitySettingsChanged', (event: CapacitySettingsChangedEvent) => this.onSettingsChanged(event));
+    connection.on('InboxUpdated', (event: { unreadCount: number }) => this.onInboxUpdated(event));
+    connection.on('NotificationReceived', (n: Notification) => this.onNotification(n));
 
-    this.connection.onreconnecting(() => {
+    connection.onreconnecting(() => {
       this.gapOpen = true;
       this.setState('reconnecting');
     });
-    this.connection.onreconnected(() => this.onConnected());
-    this.connection.onclose(() => {
+    connection.onreconnected(() => this.onConnected());
+    connection.onclose(() => {
+      if (connection !== this.connection) return; // a replaced connection
       this.gapOpen = true;
       if (this.stopped) return;
       this.setState('offline');
       if (navigator.onLine) this.scheduleRestart();
     });
-
-    this.publishDebug();
+    return connection;
   }
 
   // ----- lifecycle -------------------------------------------------------
@@ -139,6 +155,13 @@ export class LiveCapacity {
       this.onConnected();
     } catch {
       if (this.stopped) return;
+      if (this.direct && navigator.onLine) {
+        // no WebSockets on the way: negotiate from now on, and try again at once
+        this.direct = false;
+        this.connection = this.build(false);
+        void this.start();
+        return;
+      }
       this.setState('offline');
       this.scheduleRestart();
     }
@@ -215,7 +238,8 @@ export class LiveCapacity {
 
   /** The query function of every availability range. */
   async fetchAvailability(from: string, to: string): Promise<CachedRange> {
-    const response = await api.availability(from, to);
+    const raw = await api.availability(from, to);
+    const response: Availability = { version: raw.version, days: raw.days.map(toDay) };
     const fetched = { ...this.journal.apply(response), fetchedVersion: response.version };
     if (this.baseline === null) {
       // the response's own version: the journal may have merged newer days

@@ -5,6 +5,9 @@ import type { ReactNode } from 'react';
 import { useQueryClient } from '@tanstack/react-query';
 import type { Day } from '../api/types';
 import { currentAccessToken } from '../auth/AuthProvider';
+import { monthDates, monthStart } from '../calendar/months';
+import { useI18n } from '../i18n/I18nProvider';
+import { keys } from './queryKeys';
 import { LiveCapacity, type ConnectionState } from './LiveCapacity';
 
 const LiveContext = createContext<LiveCapacity | null>(null);
@@ -15,9 +18,22 @@ export function LiveProvider({ children }: { children: ReactNode }) {
   // Started as soon as the session's tree begins to render, not after it has
   // committed: the hub's negotiate then overlaps the first render and the
   // first availability fetch (the contract's "connect the hub first").
+  const { locale } = useI18n();
   const [live] = useState(() => {
     const service = new LiveCapacity(queryClient, currentAccessToken);
     void service.start();
+    // The month the picker will most likely open on (today's, by this
+    // browser's clock), fetched now, in parallel with the settings, instead
+    // of after them. If the server's today is in another month, the picker
+    // fetches that one as usual.
+    const start = monthStart(new Date().toISOString().slice(0, 10), locale.calendar);
+    const dates = monthDates(start, locale.calendar);
+    const [from, to] = [dates[0], dates[dates.length - 1]];
+    void queryClient.prefetchQuery({
+      queryKey: keys.availability(from, to),
+      queryFn: () => service.fetchAvailability(from, to),
+      staleTime: Infinity,
+    });
     return service;
   });
 

@@ -8,9 +8,12 @@ function day(date: string, used: number, version: number, capacity = 10): Day {
     date,
     capacity,
     used,
+    held: 0,
     remaining,
     percent: Math.round((used * 100) / capacity),
     status: remaining === 0 ? 'full' : used * 100 >= 60 * capacity ? 'limited' : 'available',
+    reason: null,
+    note: null,
     version,
   };
 }
@@ -63,6 +66,15 @@ describe('mergeDays', () => {
     const merged = mergeDays(range, [event])!;
     expect(merged.days[1]).not.toHaveProperty('timestamp');
     expect(toDay(event)).toEqual(day('2026-05-15', 3, 8));
+  });
+
+  it('gives fields an older server does not send (held, reason, note) their neutral values', () => {
+    const { held: _h, reason: _r, note: _n, ...old } = day('2026-05-15', 3, 8);
+    expect(toDay(old)).toEqual(day('2026-05-15', 3, 8));
+    const closed = { ...day('2026-05-15', 0, 9), status: 'closed' as const, reason: 'past' as const, note: 'x', held: 2 };
+    expect(toDay(closed)).toMatchObject({ reason: 'past', note: 'x', held: 2 });
+    // a reason only ever goes with a closed day
+    expect(toDay({ ...day('2026-05-15', 0, 9), reason: 'past' as const })).toMatchObject({ reason: null });
   });
 });
 

@@ -6,10 +6,25 @@
 // the very same object when nothing changed, so React skips the re-render.
 import type { Availability, Day } from '../api/types';
 
-/** The Day fields of an event (drops `timestamp` and anything else extra). */
-export function toDay(source: Day): Day {
+/**
+ * The Day fields of an event or a response (drops `timestamp` and anything
+ * else extra). Fields a server may not send yet (`held`, `reason`, `note`)
+ * get their neutral value, so the rest of the client can rely on them.
+ */
+export function toDay(source: Partial<Day> & Pick<Day, 'date' | 'capacity' | 'used' | 'remaining' | 'percent' | 'status' | 'version'>): Day {
   const { date, capacity, used, remaining, percent, status, version } = source;
-  return { date, capacity, used, remaining, percent, status, version };
+  return {
+    date,
+    capacity,
+    used,
+    held: source.held ?? 0,
+    remaining,
+    percent,
+    status,
+    reason: status === 'closed' ? (source.reason ?? null) : null,
+    note: source.note ?? null,
+    version,
+  };
 }
 
 export function isNewer(candidate: Day, current: Day | undefined): boolean {
@@ -79,9 +94,15 @@ export class DayJournal {
   }
 }
 
+export type ChangeKind = 'booked' | 'freed' | 'capacity' | 'full' | 'closed' | 'reopened';
+
 /** What changed, in human terms, between two states of a day (for the toast). */
-export function describeChange(before: Day | undefined, after: Day): 'booked' | 'freed' | 'capacity' {
+export function describeChange(before: Day | undefined, after: Day): ChangeKind {
+  if (after.status === 'closed' && before?.status !== 'closed') return 'closed';
+  if (after.status === 'full' && before?.status !== 'full') return 'full';
+  if (before && (before.status === 'closed' || before.status === 'full') && (after.status === 'available' || after.status === 'limited'))
+    return 'reopened';
   if (!before) return 'capacity';
   if (after.capacity !== before.capacity) return 'capacity';
-  return after.used > before.used ? 'booked' : 'freed';
+  return after.used + after.held > before.used + before.held ? 'booked' : 'freed';
 }

@@ -4,6 +4,7 @@ import type { FormEvent } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api } from '../api/client';
 import { WEEKDAYS, type Settings, type Weekday } from '../api/types';
+import { addDays } from '../calendar/dates';
 import { Calendar } from '../components/Calendar';
 import { Field } from '../components/Field';
 import { describeError } from '../i18n/errors';
@@ -14,6 +15,17 @@ import { keys } from '../live/queryKeys';
 import { useSettings } from '../live/useAvailability';
 
 type Errors = Record<string, string | undefined>;
+
+/** The IANA zones the browser knows, with UTC and the current one always in the list. */
+function timeZones(current: string): string[] {
+  let zones: string[] = [];
+  try {
+    zones = (Intl as unknown as { supportedValuesOf?: (key: string) => string[] }).supportedValuesOf?.('timeZone') ?? [];
+  } catch {
+    zones = [];
+  }
+  return [...new Set(['UTC', current, ...zones])].sort((a, b) => (a === 'UTC' ? -1 : b === 'UTC' ? 1 : a.localeCompare(b)));
+}
 
 /** A whole number typed with ASCII or Persian digits; NaN when it is not one. */
 function parseWhole(text: string): number {
@@ -131,7 +143,13 @@ function SettingsForm({ settings }: { settings: Settings }) {
         {errors.closedWeekdays && <p className="field-error">{errors.closedWeekdays}</p>}
       </fieldset>
       <Field label={t('admin.timezone')} error={errors.timezone}>
-        <input value={timezone} onChange={(e) => setTimezone(e.target.value)} dir="ltr" data-testid="timezone" />
+        <select value={timezone} onChange={(e) => setTimezone(e.target.value)} dir="ltr" data-testid="timezone">
+          {timeZones(timezone).map((zone) => (
+            <option key={zone} value={zone}>
+              {zone.replace(/_/g, ' ')}
+            </option>
+          ))}
+        </select>
       </Field>
       <Field label={t('admin.defaultDesigner')} error={errors.defaultDesignerId}>
         <select value={designer} onChange={(e) => setDesigner(e.target.value)} data-testid="default-designer">
@@ -166,6 +184,7 @@ function Overrides({ settings }: { settings: Settings }) {
   const [date, setDate] = useState<string | null>(null);
   const [capacity, setCapacity] = useState('');
   const [note, setNote] = useState('');
+  const [through, setThrough] = useState<string>('');
   const [error, setError] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const day = useLatestDay(date);
@@ -179,8 +198,22 @@ function Overrides({ settings }: { settings: Settings }) {
     setError(describeError(e, i18n, 'settings').message);
   };
   const set = useMutation({
-    mutationFn: ({ d, c }: { d: string; c: number }) => api.setOverride(d, c, note.trim()),
-    onSuccess: done,
+    // one date, or each date of the range in turn (the contract sets one date per call)
+    mutationFn: async ({ d, c, last }: { d: string; c: number; last: string }) => {
+      let result = await api.setOverride(d, c, note.trim());
+      for (let next = addDays(d, 1); next <= last; next = addDays(next, 1)) {
+        result = await api.setOverride(next, c, note.trim());
+      }
+      return { first: d, last, capacity: result.capacity };
+    },
+    onSuccess: ({ first, last, capacity: c }) => {
+      setError(null);
+      setNotice(
+        first === last
+          ? t('admin.overrideSaved', { date: i18n.longDate(first), n: c })
+          : t('admin.rangeSaved', { from: i18n.date(first), to: i18n.date(last), n: c }),
+      );
+    },
     onError: fail,
   });
   const remove = useMutation({ mutationFn: api.removeOverride, onSuccess: done, onError: fail });
@@ -194,7 +227,7 @@ function Overrides({ settings }: { settings: Settings }) {
       setError(t('error.field.capacity'));
       return;
     }
-    set.mutate({ d: date, c: value });
+    set.mutate({ d: date, c: value, last: through && through > date ? through : date });
   };
 
   return (
@@ -208,11 +241,13 @@ function Overrides({ settings }: { settings: Settings }) {
           today={settings.today}
           selected={date}
           isSelectable={() => true}
+          markOverridesFrom={settings.dailyCapacity}
           onSelect={(d) => {
             setDate(d);
             setNotice(null);
             setError(null);
             setCapacity('');
+            setThrough('');
           }}
         />
         {date && (
@@ -223,6 +258,14 @@ function Overrides({ settings }: { settings: Settings }) {
                 <>
                   <br />
                   {t('admin.current', { used: day.used, capacity: day.capacity })} — {t(`status.${day.status}`)}
+                  {(day.capacity !== settings.dailyCapacity || day.note) && (
+                    <>
+                      <br />
+                      <span className="muted">
+                        {day.note ? t('admin.overrideNote', { note: day.note }) : t('admin.overrideSet')}
+                      </span>
+                    </>
+                  )}
                 </>
               )}
             </p>
@@ -237,6 +280,18 @@ function Overrides({ settings }: { settings: Settings }) {
             </Field>
             <Field label={t('admin.note')}>
               <input value={note} onChange={(e) => setNote(e.target.value)} data-testid="override-note" />
+            </Field>
+            <Field label={t('admin.through')} hint={t('admin.throughHint')}>
+              <select value={through} onChange={(e) => setThrough(e.target.value)} data-testid="override-through">
+                <option value="">{t('admin.throughNone')}</option>
+                {Array.from({ length: 30 }, (_, i) => addDays(date, i + 1))
+                  .filter((d) => d <= settings.maxDate)
+                  .map((d) => (
+                    <option key={d} value={d}>
+                      {i18n.date(d)}
+                    </option>
+                  ))}
+              </select>
             </Field>
             {notice && (
               <p role="status" className="success" data-testid="override-notice">

@@ -1,91 +1,163 @@
-// My requests: move one to another date (the same live calendar) or cancel it.
+// My requests: Upcoming, Past and Cancelled. A request is edited (moved to
+// another date on the same live calendar) right below its own row, and
+// cancelled after a confirmation; focus never falls back to the page.
 import { useEffect, useRef, useState } from 'react';
 import type { FormEvent } from 'react';
+import { useSearchParams } from 'react-router-dom';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api } from '../api/client';
 import type { WorkRequest } from '../api/types';
 import { useAuth } from '../auth/AuthProvider';
 import { Calendar, bookable } from '../components/Calendar';
 import { RequestFields, type FieldErrors, type RequestDraft } from '../components/RequestFields';
-import { SelectedDay } from '../components/SelectedDay';
+import { SelectedDay, isUnavailable } from '../components/SelectedDay';
 import { describeError } from '../i18n/errors';
 import { useI18n } from '../i18n/I18nProvider';
+import { useOwnChanges } from '../live/LiveFeedback';
 import { useLatestDay } from '../live/LiveProvider';
 import { keys } from '../live/queryKeys';
 import { useSettings } from '../live/useAvailability';
+import { focusFirstProblem } from '../components/focus';
+import { PriorityBadge } from '../components/PriorityBadge';
 
 const PAGE_SIZE = 100;
+
+export type RequestGroup = 'upcoming' | 'past' | 'cancelled';
+const GROUPS: RequestGroup[] = ['upcoming', 'past', 'cancelled'];
+
+/** Which list a request belongs in, seen on `today`. */
+export function requestGroup(request: WorkRequest, today: string): RequestGroup {
+  if (request.status === 'cancelled') return 'cancelled';
+  if (request.status === 'completed' || request.status === 'rejected') return 'past';
+  return request.dueDate < today ? 'past' : 'upcoming';
+}
 
 export function MyRequests() {
   const i18n = useI18n();
   const { t } = i18n;
   const { user } = useAuth();
   const queryClient = useQueryClient();
-  const [editing, setEditing] = useState<WorkRequest | null>(null);
+  const own = useOwnChanges();
+  const settings = useSettings();
+  const [params] = useSearchParams();
+  const linked = Number(params.get('request')) || null;
+  const [group, setGroup] = useState<RequestGroup>('upcoming');
+  const [editing, setEditing] = useState<number | null>(null);
   const [confirming, setConfirming] = useState<number | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const noticeRef = useRef<HTMLParagraphElement>(null);
+  const focusNotice = useRef(false);
 
   const requests = useQuery({
     queryKey: keys.requests('mine', '', 1),
     queryFn: () => api.requests({ page: 1, pageSize: PAGE_SIZE }),
   });
-  const mine = (requests.data?.items ?? []).filter((r) => r.requesterId === user?.id);
+  const today = settings.data?.today ?? new Date().toISOString().slice(0, 10);
+  const mine = (requests.data?.items ?? [])
+    .filter((r) => r.requesterId === user?.id)
+    .sort((a, b) => (a.dueDate < b.dueDate ? -1 : a.dueDate > b.dueDate ? 1 : a.id - b.id));
+  const counts = Object.fromEntries(GROUPS.map((g) => [g, mine.filter((r) => requestGroup(r, today) === g).length]));
+  const shown = mine.filter((r) => requestGroup(r, today) === group);
+  if (group === 'past') shown.reverse();
+
+  // A link to one request (from a notification) opens its list and shows it.
+  const linkedRequest = linked ? mine.find((r) => r.id === linked) : undefined;
+  useEffect(() => {
+    if (!linkedRequest) return;
+    setGroup(requestGroup(linkedRequest, today));
+    requestAnimationFrame(() => {
+      const row = document.querySelector<HTMLElement>(`[data-testid="request-${linkedRequest.id}"]`);
+      row?.scrollIntoView({ block: 'center' });
+      row?.focus();
+    });
+  }, [linkedRequest?.id, today]); // eslint-disable-line react-hooks/exhaustive-deps
+
+  useEffect(() => {
+    if (notice && focusNotice.current) {
+      focusNotice.current = false;
+      noticeRef.current?.focus();
+    }
+  }, [notice]);
 
   const cancel = useMutation({
-    mutationFn: (request: WorkRequest) => api.cancelRequest(request.id),
+    mutationFn: ({ request }: { request: WorkRequest; token: number }) => api.cancelRequest(request.id),
     onSuccess: (request) => {
       setConfirming(null);
+      focusNotice.current = true;
       setNotice(t('mine.cancelled', { title: request.title }));
       void queryClient.invalidateQueries({ queryKey: keys.requestsAll });
     },
-    onError: (e) => setError(describeError(e, i18n, 'status').message),
+    onError: (e, { token }) => {
+      own.release(token);
+      setError(describeError(e, i18n, 'status').message);
+    },
   });
 
   return (
     <div className="page page-mine">
       <h1>{t('mine.title')}</h1>
-      {notice && (
-        <p role="status" className="success" data-testid="mine-notice">
-          {notice}
-        </p>
-      )}
+      <p
+        ref={noticeRef}
+        tabIndex={-1}
+        role="status"
+        className={notice ? 'success' : 'visually-hidden'}
+        data-testid={notice ? 'mine-notice' : undefined}
+      >
+        {notice}
+      </p>
       {error && (
         <p role="alert" className="error" data-testid="mine-error">
           {error}
         </p>
       )}
+      <div className="segmented" role="group" aria-label={t('mine.show')}>
+        {GROUPS.map((g) => (
+          <button
+            key={g}
+            type="button"
+            aria-pressed={group === g}
+            onClick={() => {
+              setGroup(g);
+              setEditing(null);
+            }}
+            data-testid={`group-${g}`}
+          >
+            {t(`mine.group.${g}`)} <span className="count">{i18n.number(counts[g] ?? 0)}</span>
+          </button>
+        ))}
+      </div>
       {requests.isPending && <p>{t('app.loading')}</p>}
       {requests.isError && <p role="alert">{describeError(requests.error, i18n).message}</p>}
-      {requests.isSuccess && mine.length === 0 && <p>{t('mine.empty')}</p>}
-      {mine.length > 0 && (
-        <table className="table" data-testid="my-requests">
-          <thead>
-            <tr>
-              <th scope="col">{t('table.title')}</th>
-              <th scope="col">{t('table.due')}</th>
-              <th scope="col">{t('table.priority')}</th>
-              <th scope="col">{t('table.status')}</th>
-              <th scope="col">{t('table.actions')}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {mine.map((request) => (
-              <tr key={request.id} data-testid={`request-${request.id}`}>
-                <td>{request.title}</td>
-                <td>{i18n.date(request.dueDate)}</td>
-                <td>{t(`priority.${request.priority}`)}</td>
-                <td>
-                  <span className={`badge badge-${request.status}`}>{t(`request.${request.status}`)}</span>
-                </td>
-                <td className="actions">
-                  {request.status === 'pending' && (
+      {requests.isSuccess && shown.length === 0 && <p>{t(mine.length === 0 ? 'mine.empty' : `mine.empty.${group}`)}</p>}
+      {shown.length > 0 && (
+        <ul className="request-list" data-testid="my-requests">
+          {shown.map((request) => (
+            <li
+              key={request.id}
+              className={`request-item${request.id === linked ? ' request-linked' : ''}`}
+              data-testid={`request-${request.id}`}
+              tabIndex={-1}
+            >
+              <div className="request-row">
+                <div className="request-main">
+                  <span className="request-title">{request.title}</span>
+                  <span className="request-meta">
+                    <span className="request-due">{i18n.date(request.dueDate)}</span>
+                    <PriorityBadge priority={request.priority} />
+                    <span className={`badge badge-${request.status}`}>{t(`request.${request.status}`)}</span>
+                  </span>
+                </div>
+                <div className="actions">
+                  {request.status === 'pending' && editing !== request.id && (
                     <button
                       type="button"
+                      aria-expanded={false}
                       onClick={() => {
                         setNotice(null);
                         setError(null);
-                        setEditing(request);
+                        setConfirming(null);
+                        setEditing(request.id);
                       }}
                       data-testid={`edit-${request.id}`}
                     >
@@ -94,20 +166,29 @@ export function MyRequests() {
                   )}
                   {(request.status === 'pending' || request.status === 'in_progress') &&
                     (confirming === request.id ? (
-                      <>
+                      <span className="confirm" role="group" aria-label={t('mine.confirmLabel', { title: request.title })}>
                         <button
                           type="button"
                           className="danger"
-                          onClick={() => cancel.mutate(request)}
-                          disabled={cancel.isPending}
+                          onClick={() => cancel.mutate({ request, token: own.expect([request.dueDate]) })}
+                          aria-disabled={cancel.isPending || undefined}
                           data-testid={`confirm-cancel-${request.id}`}
+                          autoFocus
                         >
                           {t('mine.confirmCancel')}
                         </button>
-                        <button type="button" onClick={() => setConfirming(null)}>
+                        <button
+                          type="button"
+                          onClick={() => {
+                            setConfirming(null);
+                            requestAnimationFrame(() =>
+                              document.querySelector<HTMLElement>(`[data-testid="cancel-${request.id}"]`)?.focus(),
+                            );
+                          }}
+                        >
                           {t('mine.keep')}
                         </button>
-                      </>
+                      </span>
                     ) : (
                       <button
                         type="button"
@@ -121,22 +202,28 @@ export function MyRequests() {
                         {t('mine.cancel')}
                       </button>
                     ))}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
-      {editing && (
-        <EditRequest
-          key={editing.id}
-          request={editing}
-          onClose={() => setEditing(null)}
-          onSaved={(saved) => {
-            setEditing(null);
-            setNotice(t('mine.saved', { title: saved.title, date: i18n.longDate(saved.dueDate) }));
-          }}
-        />
+                </div>
+              </div>
+              {editing === request.id && (
+                <EditRequest
+                  key={request.id}
+                  request={request}
+                  onClose={() => {
+                    setEditing(null);
+                    requestAnimationFrame(() =>
+                      document.querySelector<HTMLElement>(`[data-testid="edit-${request.id}"]`)?.focus(),
+                    );
+                  }}
+                  onSaved={(saved) => {
+                    setEditing(null);
+                    focusNotice.current = true;
+                    setNotice(t('mine.saved', { title: saved.title, date: i18n.longDate(saved.dueDate) }));
+                  }}
+                />
+              )}
+            </li>
+          ))}
+        </ul>
       )}
     </div>
   );
@@ -155,16 +242,20 @@ function EditRequest({
   const { t } = i18n;
   const queryClient = useQueryClient();
   const settings = useSettings();
+  const own = useOwnChanges();
   const [draft, setDraft] = useState<RequestDraft>({
     title: request.title,
     description: request.description ?? '',
     priority: request.priority,
   });
   const [dueDate, setDueDate] = useState(request.dueDate);
+  const [blocked, setBlocked] = useState(false);
   const [errors, setErrors] = useState<FieldErrors>({});
   const [general, setGeneral] = useState<string | null>(null);
   const selectedDay = useLatestDay(dueDate);
   const heading = useRef<HTMLHeadingElement>(null);
+  const form = useRef<HTMLFormElement>(null);
+  const messageId = `edit-${request.id}-day`;
 
   // Opening the panel takes the reader to it.
   useEffect(() => {
@@ -172,7 +263,7 @@ function EditRequest({
   }, []);
 
   const save = useMutation({
-    mutationFn: () =>
+    mutationFn: (_token: number) =>
       api.updateRequest(request.id, {
         title: draft.title.trim(),
         description: draft.description,
@@ -183,27 +274,33 @@ function EditRequest({
       void queryClient.invalidateQueries({ queryKey: keys.requestsAll });
       onSaved(saved);
     },
-    onError: (e) => {
+    onError: (e, token) => {
+      own.release(token);
       const { field, message } = describeError(e, i18n, 'request');
       if (field === 'title' || field === 'description' || field === 'dueDate') setErrors({ [field]: message });
       else setGeneral(message);
+      focusFirstProblem(form.current);
     },
   });
+
+  const dayProblem = dueDate !== request.dueDate && isUnavailable(selectedDay);
 
   const submit = (event: FormEvent) => {
     event.preventDefault();
     setGeneral(null);
+    if (save.isPending || dayProblem) return;
     if (!draft.title.trim()) {
       setErrors({ title: t('error.field.title') });
+      focusFirstProblem(form.current);
       return;
     }
     setErrors({});
-    save.mutate();
+    save.mutate(own.expect(dueDate === request.dueDate ? [] : [request.dueDate, dueDate]));
   };
 
   return (
-    <section className="edit-panel" aria-labelledby="edit-heading" data-testid="edit-panel">
-      <h2 id="edit-heading" ref={heading} tabIndex={-1}>
+    <section className="edit-panel" aria-labelledby={`edit-heading-${request.id}`} data-testid="edit-panel">
+      <h2 id={`edit-heading-${request.id}`} ref={heading} tabIndex={-1}>
         {t('mine.editTitle', { title: request.title })}
       </h2>
       {settings.data && (
@@ -213,11 +310,30 @@ function EditRequest({
             maxDate={settings.data.maxDate}
             today={settings.data.today}
             selected={dueDate}
-            onSelect={setDueDate}
+            initialDate={request.dueDate}
+            onSelect={(d) => {
+              setDueDate(d);
+              setBlocked(false);
+            }}
+            onBlocked={(d) => {
+              setDueDate(d);
+              setBlocked(true);
+            }}
             isSelectable={(day, date) => date === request.dueDate || bookable(day, date)}
           />
-          <form className="request-form" onSubmit={submit} noValidate>
-            <SelectedDay date={dueDate} day={selectedDay} ownDate={request.dueDate} error={errors.dueDate} />
+          <form ref={form} className="request-form" onSubmit={submit} noValidate>
+            <SelectedDay
+              date={dueDate}
+              day={selectedDay}
+              ownDate={request.dueDate}
+              blocked={blocked}
+              error={errors.dueDate}
+              onPick={(d) => {
+                setDueDate(d);
+                setBlocked(false);
+              }}
+              messageId={messageId}
+            />
             <RequestFields draft={draft} onChange={setDraft} errors={errors} />
             {general && (
               <p role="alert" className="error" data-testid="form-error">
@@ -225,7 +341,13 @@ function EditRequest({
               </p>
             )}
             <div className="button-row">
-              <button type="submit" className="primary" disabled={save.isPending} data-testid="save-request">
+              <button
+                type="submit"
+                className="primary"
+                aria-disabled={save.isPending || dayProblem || undefined}
+                aria-describedby={dayProblem ? messageId : undefined}
+                data-testid="save-request"
+              >
                 {t('mine.save')}
               </button>
               <button type="button" onClick={onClose}>

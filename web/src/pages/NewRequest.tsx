@@ -1,13 +1,20 @@
-// New request: the live capacity calendar beside the request form.
-import { useState } from 'react';
+// New request: the live capacity calendar beside the request form. On a
+// phone the two are stacked, and once a day is picked a bar at the bottom
+// offers to continue to the form.
+import { useCallback, useEffect, useId, useRef, useState } from 'react';
 import type { FormEvent } from 'react';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
-import { api } from '../api/client';
+import { ApiError, api } from '../api/client';
+import type { RequestInput } from '../api/types';
+import { isBookable } from '../calendar/reasons';
 import { Calendar } from '../components/Calendar';
+import { OfflineSubmit, useOffline } from '../components/OfflineSubmit';
 import { RequestFields, type FieldErrors, type RequestDraft } from '../components/RequestFields';
-import { SelectedDay } from '../components/SelectedDay';
+import { SelectedDay, isUnavailable } from '../components/SelectedDay';
+import { focusFirstProblem } from '../components/focus';
 import { describeError } from '../i18n/errors';
 import { useI18n } from '../i18n/I18nProvider';
+import { useOwnChanges } from '../live/LiveFeedback';
 import { useLatestDay } from '../live/LiveProvider';
 import { keys } from '../live/queryKeys';
 import { useSettings } from '../live/useAvailability';
@@ -20,48 +27,112 @@ export function NewRequest() {
   const { t } = i18n;
   const queryClient = useQueryClient();
   const settings = useSettings();
+  const own = useOwnChanges();
+  const offline = useOffline();
+  const messageId = useId();
   const [draft, setDraft] = useState<RequestDraft>(EMPTY);
   const [dueDate, setDueDate] = useState<string | null>(null);
+  const [blocked, setBlocked] = useState(false);
   const [errors, setErrors] = useState<FieldErrors>({});
   const [general, setGeneral] = useState<string | null>(null);
   const [success, setSuccess] = useState<string | null>(null);
+  const [unsent, setUnsent] = useState<{ input: RequestInput; waiting: boolean } | null>(null);
   const selectedDay = useLatestDay(dueDate);
+  const form = useRef<HTMLFormElement>(null);
+  const selectedRef = useRef<HTMLDivElement>(null);
+  const [formInView, setFormInView] = useState(false);
 
   const create = useMutation({
-    mutationFn: api.createRequest,
+    mutationFn: ({ input }: { input: RequestInput; token: number }) => api.createRequest(input),
     onSuccess: (request) => {
       setSuccess(t('form.created', { title: request.title, date: i18n.longDate(request.dueDate) }));
       setDraft(EMPTY);
       setDueDate(null);
+      setBlocked(false);
       void queryClient.invalidateQueries({ queryKey: keys.requestsAll });
     },
-    onError: (error) => {
+    onError: (error, { input, token }) => {
+      own.release(token);
+      if (error instanceof ApiError && error.code === 'network') {
+        setUnsent({ input, waiting: false });
+        return;
+      }
       const { field, message } = describeError(error, i18n, 'request');
       if (field && (FORM_FIELDS as readonly string[]).includes(field)) setErrors({ [field]: message });
       else setGeneral(message);
+      focusFirstProblem(form.current);
     },
   });
+
+  const send = useCallback(
+    (input: RequestInput) => {
+      setUnsent(null);
+      const token = own.expect([input.dueDate]);
+      create.mutate({ input, token });
+    },
+    [create, own],
+  );
+
+  // Back online with a request the user asked to send then: send it.
+  useEffect(() => {
+    if (!offline && unsent?.waiting) send(unsent.input);
+  }, [offline, unsent, send]);
+
+  // The bar "continue to the form" is offered while the form is out of sight.
+  useEffect(() => {
+    const target = form.current;
+    if (!target || typeof IntersectionObserver === 'undefined') return;
+    const observer = new IntersectionObserver(([entry]) => setFormInView(entry.isIntersecting), { threshold: 0.15 });
+    observer.observe(target);
+    return () => observer.disconnect();
+  }, [settings.isSuccess]);
+
+  const dayProblem = Boolean(dueDate) && isUnavailable(selectedDay);
 
   const submit = (event: FormEvent) => {
     event.preventDefault();
     setSuccess(null);
     setGeneral(null);
+    if (create.isPending) return;
+    if (dayProblem) {
+      selectedRef.current?.focus();
+      return;
+    }
     const local: FieldErrors = {};
-    if (!draft.title.trim()) local.title = t('error.field.title');
     if (!dueDate) local.dueDate = t('form.pickDate');
+    if (!draft.title.trim()) local.title = t('error.field.title');
     setErrors(local);
-    if (Object.keys(local).length || !dueDate) return;
-    create.mutate({
+    if (Object.keys(local).length || !dueDate) {
+      focusFirstProblem(form.current);
+      return;
+    }
+    const input: RequestInput = {
       title: draft.title.trim(),
       description: draft.description,
       priority: draft.priority,
       dueDate,
-    });
+    };
+    if (offline) {
+      setUnsent({ input, waiting: false });
+      return;
+    }
+    send(input);
+  };
+
+  const pick = (date: string) => {
+    setDueDate(date);
+    setBlocked(false);
+    setSuccess(null);
+    setErrors((e) => ({ ...e, dueDate: undefined }));
   };
 
   if (settings.isPending) return <p>{t('app.loading')}</p>;
   if (settings.isError) return <p role="alert">{describeError(settings.error, i18n).message}</p>;
   const { minDate, maxDate, today } = settings.data;
+  const continueToForm = () => {
+    form.current?.scrollIntoView({ block: 'start', behavior: 'smooth' });
+    form.current?.querySelector<HTMLInputElement>('[data-testid="title-input"]')?.focus({ preventScroll: true });
+  };
 
   return (
     <div className="page page-new">
@@ -72,13 +143,24 @@ export function NewRequest() {
           maxDate={maxDate}
           today={today}
           selected={dueDate}
-          onSelect={(date) => {
+          onSelect={pick}
+          onBlocked={(date) => {
             setDueDate(date);
+            setBlocked(true);
+            setSuccess(null);
             setErrors((e) => ({ ...e, dueDate: undefined }));
           }}
         />
-        <form className="request-form" onSubmit={submit} noValidate data-testid="request-form">
-          <SelectedDay date={dueDate} day={selectedDay} error={errors.dueDate} />
+        <form ref={form} className="request-form" onSubmit={submit} noValidate data-testid="request-form">
+          <SelectedDay
+            ref={selectedRef}
+            date={dueDate}
+            day={selectedDay}
+            blocked={blocked}
+            error={errors.dueDate}
+            onPick={pick}
+            messageId={messageId}
+          />
           <RequestFields draft={draft} onChange={setDraft} errors={errors} />
           {general && (
             <p role="alert" className="error" data-testid="form-error">
@@ -90,11 +172,49 @@ export function NewRequest() {
               {success}
             </p>
           )}
-          <button type="submit" className="primary" disabled={create.isPending} data-testid="submit-request">
-            {create.isPending ? t('form.submitting') : t('form.submit')}
-          </button>
+          {unsent && (
+            <OfflineSubmit
+              waiting={unsent.waiting}
+              offline={offline}
+              onWait={() => setUnsent({ ...unsent, waiting: true })}
+              onSendNow={() => send(unsent.input)}
+              onDiscard={() => setUnsent(null)}
+            />
+          )}
+          <div className="submit-row">
+            <button
+              type="submit"
+              className="primary"
+              aria-disabled={dayProblem || create.isPending || Boolean(unsent) || undefined}
+              aria-describedby={dayProblem ? `${messageId} submit-why` : undefined}
+              data-testid="submit-request"
+            >
+              {create.isPending ? t('form.submitting') : t('form.submit')}
+            </button>
+            {dayProblem && (
+              <p id="submit-why" className="hint" data-testid="submit-why">
+                {t('form.submitBlocked')}
+              </p>
+            )}
+          </div>
         </form>
       </div>
+      {dueDate && !formInView && (
+        <div className="sticky-action" data-testid="sticky-action">
+          <span className="sticky-summary">
+            <strong>{i18n.shortDate(dueDate)}</strong>
+            {selectedDay && (
+              <>
+                {i18n.sep}
+                {isBookable(selectedDay) ? t('day.left', { n: selectedDay.remaining }) : t(`status.${selectedDay.status}`)}
+              </>
+            )}
+          </span>
+          <button type="button" className="primary" onClick={continueToForm} data-testid="continue-to-form">
+            {t('form.continue')}
+          </button>
+        </div>
+      )}
     </div>
   );
 }

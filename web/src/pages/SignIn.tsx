@@ -6,6 +6,8 @@ import { Field } from '../components/Field';
 import { describeError } from '../i18n/errors';
 import { useI18n } from '../i18n/I18nProvider';
 
+const DEMO_USERS = ['alice@example.com', 'bob@example.com', 'designer@example.com', 'admin@example.com'];
+
 export function SignIn() {
   const i18n = useI18n();
   const { t } = i18n;
@@ -79,9 +81,19 @@ export function SignIn() {
         <p>
           {t('auth.noAccount')} <Link to="/register">{t('auth.register')}</Link>
         </p>
-        <p className="hint" dir="auto">
-          {t('auth.demo')}
-        </p>
+        <div className="hint demo-hint">
+          <p>{t('auth.demo')}</p>
+          <ul>
+            {DEMO_USERS.map((email) => (
+              <li key={email}>
+                <bdi dir="ltr">{email}</bdi>
+              </li>
+            ))}
+          </ul>
+          <p>
+            {t('auth.demoPassword')} <bdi dir="ltr">demo-password</bdi>
+          </p>
+        </div>
       </form>
     </div>
   );

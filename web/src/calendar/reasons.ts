@@ -1,0 +1,40 @@
+// Why a day cannot be booked, in the contract's words (`Day.reason`). A
+// server that does not send `reason` yet gets it worked out from the
+// settings, so the picker reads the same either way.
+import type { ClosedReason, Day, Settings } from '../api/types';
+import { WEEKDAYS } from '../api/types';
+import { addDays, compareDates, weekdayIndex } from './dates';
+
+export type ReasonSettings = Pick<Settings, 'minDate' | 'maxDate' | 'closedWeekdays' | 'bookingWindowDays'>;
+
+export function closedReason(day: Day | undefined, settings: ReasonSettings | undefined): ClosedReason | null {
+  if (!day || day.status !== 'closed') return null;
+  if (day.reason) return day.reason;
+  if (!settings) return null;
+  if (day.date < settings.minDate) return 'past';
+  if (day.date > settings.maxDate) return 'not_open_yet';
+  if (settings.closedWeekdays.includes(WEEKDAYS[weekdayIndex(day.date)])) return 'closed_weekday';
+  return 'no_capacity';
+}
+
+/** The first day a date beyond the window can be booked (it enters the window then). */
+export function opensOn(date: string, settings: Pick<Settings, 'bookingWindowDays'>): string {
+  return addDays(date, -settings.bookingWindowDays);
+}
+
+export function isBookable(day: Day | undefined): boolean {
+  return day !== undefined && (day.status === 'available' || day.status === 'limited');
+}
+
+/**
+ * The bookable days nearest to `date` (either side, nearest first, ties to
+ * the later day), at most `count`, in date order.
+ */
+export function nearestBookable(date: string, days: Iterable<Day>, count = 3): Day[] {
+  const distance = (d: Day) => Math.abs(new Date(d.date).getTime() - new Date(date).getTime());
+  return [...days]
+    .filter((d) => d.date !== date && isBookable(d))
+    .sort((a, b) => distance(a) - distance(b) || compareDates(b.date, a.date))
+    .slice(0, count)
+    .sort((a, b) => compareDates(a.date, b.date));
+}
