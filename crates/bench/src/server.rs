@@ -167,6 +167,9 @@ impl Server {
             .env("LOGIN_LIMIT_PER_ADDRESS", "0")
             .env("LOGIN_LIMIT_PER_EMAIL", "0")
             .env("REGISTRATION_LIMIT_PER_ADDRESS", "0")
+            // Likewise its thousands of hub connections from a few users.
+            .env("HUB_MAX_CONNECTIONS_PER_USER", "0")
+            .env("HUB_NEGOTIATE_PER_SECOND", "0")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log_file))

@@ -91,6 +91,16 @@ pub struct Config {
     /// Lifetime of a sign-in token.
     #[arg(long, env = "JWT_TTL_MINUTES", default_value_t = 480, value_parser = clap::value_parser!(i64).range(1..=525_600))]
     pub jwt_ttl_minutes: i64,
+    /// Open hub connections one instance accepts; past it negotiate answers 503 (0 = no cap).
+    #[arg(long, env = "HUB_MAX_CONNECTIONS", default_value_t = 100_000)]
+    pub hub_max_connections: usize,
+    /// Open hub connections per user; past it negotiate answers 429 (0 = no cap).
+    #[arg(long, env = "HUB_MAX_CONNECTIONS_PER_USER", default_value_t = 100)]
+    pub hub_max_connections_per_user: usize,
+    /// Negotiates per second one client address earns back, with a burst of
+    /// ten seconds' worth; past it 429 with `Retry-After` (0 = no limit).
+    #[arg(long, env = "HUB_NEGOTIATE_PER_SECOND", default_value_t = 50)]
+    pub hub_negotiate_per_second: u32,
     /// How long a hold keeps a slot for the person filling in the form.
     #[arg(long, env = "HOLD_TTL_SECONDS", default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub hold_ttl_seconds: u64,
@@ -139,6 +149,22 @@ pub struct Config {
 }
 
 impl Config {
+    /// The hub's caps and rate limit from the configuration (0 = none).
+    pub fn hub(&self) -> request_desk_infrastructure::hub::HubConfig {
+        let cap = |n: usize| (n > 0).then_some(n);
+        request_desk_infrastructure::hub::HubConfig {
+            max_connections: cap(self.hub_max_connections),
+            max_connections_per_user: cap(self.hub_max_connections_per_user),
+            negotiate_rate_limit: (self.hub_negotiate_per_second > 0).then(|| {
+                request_desk_infrastructure::hub::RateLimit {
+                    burst: self.hub_negotiate_per_second.saturating_mul(10),
+                    per_second: f64::from(self.hub_negotiate_per_second),
+                }
+            }),
+            ..Default::default()
+        }
+    }
+
     /// Dev mode: no database configured, so the local cluster is used.
     pub fn dev_mode(&self) -> bool {
         self.database_url.is_none()

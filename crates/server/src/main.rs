@@ -3,7 +3,6 @@
 use anyhow::{bail, Context};
 use clap::Parser;
 use request_desk_domain::hold::HoldTtl;
-use request_desk_infrastructure::hub::HubConfig;
 use request_desk_infrastructure::local_postgres::{project_root, LocalCluster, LocalClusterConfig};
 use request_desk_infrastructure::postgres::{self, PoolConfig};
 use request_desk_server::config::{Cli, Command};
@@ -99,7 +98,7 @@ fn main() -> anyhow::Result<()> {
         bind_addr: config.bind_addr.clone(),
         seed_demo: config.seed_demo || config.dev_mode(),
         web_dist: Some(web_dist.clone()),
-        hub: HubConfig::default(),
+        hub: config.hub(),
     };
 
     let result = actix_web::rt::System::new().block_on(async move {

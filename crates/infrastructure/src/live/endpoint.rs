@@ -12,7 +12,7 @@ use serde_json::Value;
 use signalr_actix::{expect_arity, Audience, Caller, HubApp, MethodError, Principal};
 use time::Date;
 
-pub use signalr_actix::{HubConfig, MethodError as HubMethodError};
+pub use signalr_actix::{HubConfig, MethodError as HubMethodError, RateLimit};
 
 /// Where the hub lives (the contract's path).
 pub const HUB_PATH: &str = "/hubs/notifications";
