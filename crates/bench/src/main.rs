@@ -418,6 +418,7 @@ async fn suite(
         availability: Vec::new(),
         booking: None,
         login_storm: None,
+        stuck_lock: None,
         levels: Vec::new(),
         stampede: None,
         targets: Vec::new(),
@@ -449,6 +450,23 @@ async fn suite(
     }
 
     if phases.booking {
+        if let Some(db) = setup.db.as_ref() {
+            eprintln!("bench: a row lock held for 6 s while 15 bookings for its date arrive");
+            let stuck = day(today, opts.dates + 3 + opts.connections.len());
+            let other = day(today, opts.dates + 4 + opts.connections.len());
+            report.stuck_lock = Some(
+                phases::stuck_lock(
+                    &base,
+                    &tokens[0],
+                    db,
+                    stuck,
+                    other,
+                    15,
+                    Duration::from_secs(6),
+                )
+                .await?,
+            );
+        }
         let capacity = opts
             .date_capacity
             .unwrap_or_else(|| ((opts.bookings * 4 / 5) / opts.dates.max(1)).max(1) as i64);

@@ -559,3 +559,121 @@ pub async fn login_storm(
         availability_during: during.summary(),
     })
 }
+
+/// One date's row held `FOR UPDATE` by another session while bookings for
+/// it pile up: everything else must keep answering.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StuckLockResult {
+    /// How long the other session held the row.
+    pub held_seconds: f64,
+    /// Bookings sent for the stuck date, and how they were answered (status → count).
+    pub stuck_bookings: usize,
+    pub stuck_outcomes: std::collections::BTreeMap<u16, usize>,
+    /// Unrelated requests while the row was held: `GET /api/availability`,
+    /// `GET /health/ready` and a booking on another date, in turn.
+    pub unrelated: Summary,
+    /// Unrelated requests that did not answer 2xx.
+    pub unrelated_failures: usize,
+}
+
+pub async fn stuck_lock(
+    base: &str,
+    token: &str,
+    db: &Database,
+    stuck: Date,
+    other: Date,
+    bookings: usize,
+    hold: Duration,
+) -> anyhow::Result<StuckLockResult> {
+    let fmt = crate::api::date_str;
+    db.query(&format!(
+        "INSERT INTO days (date) VALUES ('{}') ON CONFLICT DO NOTHING",
+        fmt(stuck)
+    ))
+    .await?;
+    let locker = {
+        let (db, date, secs) = (db.clone(), fmt(stuck), hold.as_secs_f64());
+        tokio::spawn(async move {
+            db.query(&format!(
+                "BEGIN; SELECT 1 FROM days WHERE date = '{date}' FOR UPDATE; SELECT pg_sleep({secs}); COMMIT;"
+            ))
+            .await
+        })
+    };
+    // Until the other session holds the row.
+    let started = Instant::now();
+    loop {
+        let held = db
+            .query("SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep%' AND state = 'active' AND pid <> pg_backend_pid()")
+            .await?;
+        if held.trim() == "1" {
+            break;
+        }
+        anyhow::ensure!(
+            started.elapsed() < Duration::from_secs(10),
+            "the row lock was never taken"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let held_since = Instant::now();
+    let client = crate::api::client(bookings + 4);
+    let stuck_requests: Vec<_> = (0..bookings)
+        .map(|i| {
+            let request = client
+                .post(format!("{base}/api/requests"))
+                .bearer_auth(token)
+                .json(&serde_json::json!({"title": format!("stuck {i}"), "dueDate": fmt(stuck)}));
+            tokio::spawn(async move {
+                request
+                    .send()
+                    .await
+                    .map(|r| r.status().as_u16())
+                    .unwrap_or(0)
+            })
+        })
+        .collect();
+    let mut unrelated = Latencies::default();
+    let mut failures = 0;
+    let mut turn = 0usize;
+    while !locker.is_finished() {
+        let request = match turn % 3 {
+            0 => client
+                .get(format!("{base}/api/availability"))
+                .bearer_auth(token),
+            1 => client.get(format!("{base}/health/ready")),
+            _ => client
+                .post(format!("{base}/api/requests"))
+                .bearer_auth(token)
+                .json(&serde_json::json!({"title": "unrelated", "dueDate": fmt(other)})),
+        };
+        turn += 1;
+        let t0 = Instant::now();
+        let ok = match request.send().await {
+            Ok(r) => {
+                let ok = r.status().is_success();
+                let _ = r.bytes().await;
+                ok
+            }
+            Err(_) => false,
+        };
+        unrelated.record_ns(t0.elapsed().as_nanos() as u64);
+        if !ok {
+            failures += 1;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let held_seconds = held_since.elapsed().as_secs_f64();
+    locker.await.context("the locking session")??;
+    let mut stuck_outcomes = std::collections::BTreeMap::new();
+    for r in stuck_requests {
+        *stuck_outcomes.entry(r.await.unwrap_or(0)).or_insert(0) += 1;
+    }
+    Ok(StuckLockResult {
+        held_seconds,
+        stuck_bookings: bookings,
+        stuck_outcomes,
+        unrelated: unrelated.summary(),
+        unrelated_failures: failures,
+    })
+}

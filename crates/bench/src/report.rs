@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::phases::{
     AvailabilityResult, BookingResult, DeliveryResult, LevelResult, LoginStormResult,
+    StuckLockResult,
 };
 use crate::procfs::Machine;
 
@@ -33,6 +34,7 @@ pub struct Report {
     pub availability: Vec<AvailabilityResult>,
     pub booking: Option<BookingResult>,
     pub login_storm: Option<LoginStormResult>,
+    pub stuck_lock: Option<StuckLockResult>,
     pub levels: Vec<LevelResult>,
     pub stampede: Option<Stampede>,
     pub targets: Vec<Target>,
@@ -204,6 +206,17 @@ impl Report {
                     && b.database_check
                         .is_none_or(|c| c.overbooked_dates == 0 && c.used_mismatches == 0)
             }),
+        });
+        let stuck = self.stuck_lock.as_ref();
+        t.push(Target {
+            target: "unrelated requests p99 < 200 ms while one date's row is locked and its bookings queue".into(),
+            measured: stuck.map_or("–".into(), |l| {
+                format!(
+                    "p99 {:.1} ms (p50 {:.1}, max {:.1}) over {} requests, {} failed",
+                    l.unrelated.p99_ms, l.unrelated.p50_ms, l.unrelated.max_ms, l.unrelated.samples, l.unrelated_failures
+                )
+            }),
+            met: stuck.map(|l| l.unrelated.p99_ms < 200.0 && l.unrelated_failures == 0),
         });
         let a366 = self.availability.iter().find(|a| a.days == 366);
         t.push(Target {
@@ -408,6 +421,32 @@ impl Report {
                 l.availability_during.p50_ms,
                 l.availability_during.p99_ms,
                 l.availability_during.max_ms,
+            );
+        }
+
+        if let Some(l) = &self.stuck_lock {
+            let _ = writeln!(s, "\n### One stuck row lock\n");
+            let _ = writeln!(
+                s,
+                "Another session holds one date's `days` row `FOR UPDATE` for {:.1} s while {} bookings for that date arrive; meanwhile one client sends unrelated requests in turn (`GET /api/availability`, `GET /health/ready`, a booking on another date), every 20 ms.\n",
+                l.held_seconds, l.stuck_bookings
+            );
+            let outcomes: Vec<String> = l
+                .stuck_outcomes
+                .iter()
+                .map(|(s, n)| format!("{n}× {s}"))
+                .collect();
+            let _ = writeln!(s, "| stuck bookings answered | unrelated requests | failed | p50 ms | p99 ms | max ms |");
+            let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|");
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {:.1} | {:.1} | {:.1} |",
+                outcomes.join(", "),
+                l.unrelated.samples,
+                l.unrelated_failures,
+                l.unrelated.p50_ms,
+                l.unrelated.p99_ms,
+                l.unrelated.max_ms
             );
         }
 

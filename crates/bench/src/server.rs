@@ -21,7 +21,7 @@ pub enum Cluster {
 }
 
 /// A database made for one run; dropped by [`Database::drop_now`].
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Database {
     /// Server URL on the maintenance database (`…/postgres`).
     admin_url: String,
