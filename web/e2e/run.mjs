@@ -95,6 +95,9 @@ before(async () => {
     queueA: d(23),
     queueB: d(24),
     notify: d(25),
+    holdRace: d(26),
+    holdSeen: d(27),
+    holdExpire: d(28),
   });
   dates.today = settings.today;
   assert.ok(dates.settings <= settings.maxDate, `test dates must be inside the booking window (${settings.maxDate})`);
@@ -310,6 +313,196 @@ describe('live capacity in real Chromium', { concurrency: false }, () => {
       'availability was asked for before the settings had arrived',
     );
     assert.equal(seen['/hubs/notifications/negotiate'], undefined, 'WebSockets straight away, no negotiate round trip');
+  });
+});
+
+/** A gate for a page's requests: they wait (in the network) until `open()`. */
+function gate(p, method, path) {
+  let open;
+  const opened = new Promise((r) => (open = r));
+  const waiting = [];
+  return {
+    install: () =>
+      p.route(
+        (url) => url.pathname === path,
+        async (route) => {
+          if (route.request().method() !== method) return route.continue();
+          waiting.push(route);
+          await opened;
+          await route.continue();
+        },
+      ),
+    waiting: () => waiting.length,
+    open: () => open(),
+  };
+}
+
+async function heldOf(p, date) {
+  return p.evaluate((d) => document.querySelector(`[data-testid="calendar"] [data-date="${d}"]`)?.getAttribute('data-held'), date);
+}
+
+describe('holds', { concurrency: false }, () => {
+  test('picking a day holds it ("held for you until …"), shows it to others as held, and moves with the pick', async () => {
+    await api.override(dates.holdSeen, 3, 'three slots');
+    const a = await page(ALICE);
+    const b = await page(BOB);
+    await showDate(a, dates.holdSeen);
+    await showDate(b, dates.holdSeen);
+    await dayButton(a, dates.holdSeen).click();
+    const status = a.locator('[data-testid="hold-status"][data-state="held"]');
+    await status.waitFor();
+    assert.match(await status.textContent(), /held for you until \d\d:\d\d/);
+    // B sees it live, distinct from bookings: 2 left, 1 held, 0 booked
+    await b.waitForFunction((d) => document.querySelector(`[data-testid="calendar"] [data-date="${d}"]`)?.getAttribute('data-held') === '1', dates.holdSeen);
+    const seen = await readDay(b, dates.holdSeen);
+    assert.deepEqual({ used: seen.used, remaining: seen.remaining }, { used: 0, remaining: 2 });
+    assert.match(seen.label, /2 left · 1 held/);
+    assert.match(seen.label, /0 booked and 1 being booked, of 3/);
+    assert.equal((await api.day(dates.holdSeen)).held, 1);
+    // one's own hold makes no notice for oneself
+    await a.waitForTimeout(700);
+    assert.equal(await a.getByTestId('toast').count(), 0, 'no toast for one’s own hold');
+    assert.deepEqual(await axeViolations(a), [], 'axe: the held state');
+    assert.deepEqual(await axeViolations(b), [], 'axe: someone else’s hold in the picker');
+
+    // picking another day moves the hold
+    const other = addIso(dates.holdSeen, -1);
+    await dayButton(a, other).click();
+    await a.locator(`[data-testid="hold-status"][data-state="held"]`).waitFor();
+    await b.waitForFunction((d) => document.querySelector(`[data-testid="calendar"] [data-date="${d}"]`)?.getAttribute('data-held') === '0', dates.holdSeen);
+    const holds = await api.as(ALICE, 'GET', '/api/holds');
+    assert.deepEqual(holds.map((h) => h.date), [other]);
+
+    // Persian: the same state, in Persian digits
+    const fa = await page(ALICE, { lang: 'fa' });
+    await showDate(fa, dates.holdSeen);
+    await dayButton(fa, dates.holdSeen).click();
+    const faStatus = fa.locator('[data-testid="hold-status"][data-state="held"]');
+    await faStatus.waitFor();
+    assert.match(await faStatus.textContent(), /[۰-۹]{2}:[۰-۹]{2}/);
+    assert.deepEqual(await axeViolations(fa), [], 'axe: the held state in Persian');
+
+    // a phone: no horizontal overflow with a held day in the picker and the hold's message
+    for (const p of [b, fa]) {
+      await p.setViewportSize({ width: 360, height: 800 });
+      await p.waitForTimeout(150);
+      const m = await p.evaluate(() => ({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth }));
+      assert.ok(m.scroll <= m.client, `overflow at 360 px: ${m.scroll} > ${m.client}`);
+    }
+
+    // signing out releases it
+    await fa.setViewportSize({ width: 1280, height: 960 });
+    await fa.getByTestId('sign-out').click();
+    await b.waitForFunction((d) => document.querySelector(`[data-testid="calendar"] [data-date="${d}"]`)?.getAttribute('data-held') === '0', dates.holdSeen, { timeout: 5000 });
+    assert.deepEqual(await api.as(ALICE, 'GET', '/api/holds'), []);
+  });
+
+  test('two people race for the last slot: the one who picked first keeps it, though the other clicked Submit first', async () => {
+    await api.override(dates.holdRace, 1, 'one slot');
+    const a = await page(ALICE);
+    const b = await page(BOB);
+    await showDate(a, dates.holdRace);
+    await showDate(b, dates.holdRace);
+    // B's requests wait in the network until A has picked: A's hold reaches the server first
+    const bHold = gate(b, 'POST', '/api/holds');
+    const bSubmit = gate(b, 'POST', '/api/requests');
+    await bHold.install();
+    await bSubmit.install();
+    await b.getByTestId('title-input').fill('B wants the last slot');
+    await dayButton(b, dates.holdRace).click();
+    const bResponse = b.waitForResponse((r) => r.url().endsWith('/api/requests') && r.request().method() === 'POST');
+    await b.getByTestId('submit-request').click();
+    for (let i = 0; i < 100 && bSubmit.waiting() === 0; i++) await b.waitForTimeout(20);
+    assert.equal(bSubmit.waiting(), 1, 'B clicked Submit (its request is on the way)');
+    assert.equal(bHold.waiting(), 1, 'B’s hold is on the way too');
+
+    await dayButton(a, dates.holdRace).click();
+    await a.locator('[data-testid="hold-status"][data-state="held"]').waitFor();
+    assert.equal((await api.day(dates.holdRace)).held, 1);
+    bHold.open();
+    bSubmit.open();
+    const rejected = await bResponse;
+    assert.equal(rejected.status(), 409);
+    assert.equal((await rejected.json()).error, 'capacity_full');
+    const full = b.getByTestId('dueDate-error').or(b.getByTestId('selected-day-warning')).first();
+    await full.waitFor();
+    assert.match(await full.textContent(), /full/);
+
+    // A, who picked first, submits afterwards — with the hold — and gets the slot
+    await a.getByTestId('title-input').fill('A picked first');
+    const aResponse = a.waitForResponse((r) => r.url().endsWith('/api/requests') && r.request().method() === 'POST');
+    await a.getByTestId('submit-request').click();
+    const booked = await aResponse;
+    assert.equal(booked.status(), 201);
+    assert.equal(typeof JSON.parse(booked.request().postData()).holdId, 'number');
+    await a.getByTestId('form-success').waitFor();
+    const truth = await api.day(dates.holdRace);
+    assert.deepEqual({ used: truth.used, held: truth.held, status: truth.status }, { used: 1, held: 0, status: 'full' });
+    await waitForUsed(b, dates.holdRace, 1, 2000);
+  });
+
+  test('a hold that expires frees the slot in the other user’s picker without a reload; the last minute offers to extend', async () => {
+    const short = await startServer({ env: { HOLD_TTL_SECONDS: '4' } });
+    try {
+      const shortApi = new Api(short.base);
+      const date = dates.holdExpire;
+      await shortApi.override(date, 1, 'one slot');
+      const open = async (email) => {
+        const opened_ = await openPage(browser, short.base);
+        opened.push(opened_.context);
+        await signIn(opened_.page, email);
+        await showDate(opened_.page, date);
+        return opened_.page;
+      };
+      const a = await open(ALICE);
+      const b = await open(BOB);
+      await markPage(b);
+      await dayButton(a, date).click();
+      // a 4 s hold is in its last minute at once: a countdown and the offer to take it again
+      const ending = a.locator('[data-testid="hold-status"][data-state="ending"]');
+      await ending.waitFor();
+      assert.match(await a.getByTestId('hold-countdown').textContent(), /ends in \d s/);
+      assert.deepEqual(await axeViolations(a), [], 'axe: the countdown');
+      const first = await ending.getAttribute('data-hold-id');
+      await a.getByTestId('hold-extend').click();
+      await a.waitForFunction((id) => {
+        const el = document.querySelector('[data-testid="hold-status"][data-hold-id]');
+        return el && el.getAttribute('data-hold-id') !== id;
+      }, first);
+      await b.waitForFunction((d) => document.querySelector(`[data-testid="calendar"] [data-date="${d}"]`)?.getAttribute('data-status') === 'full', date);
+      assert.equal(await heldOf(b, date), '1');
+
+      // no one extends it again: it expires, and B's picker frees the slot live
+      const started = Date.now();
+      await b.waitForFunction(
+        (d) => {
+          const el = document.querySelector(`[data-testid="calendar"] [data-date="${d}"]`);
+          return el?.getAttribute('data-held') === '0' && el?.getAttribute('data-remaining') === '1';
+        },
+        date,
+        { timeout: 12_000, polling: 250 },
+      );
+      figure('hold expiry → freed in the other picker (ms after the extend, TTL 4 s)', Date.now() - started);
+      assert.ok(await stillMarked(b), 'B was not reloaded');
+      await a.locator('[data-testid="hold-status"][data-state="expired"]').waitFor();
+      const truth = await shortApi.day(date);
+      assert.deepEqual({ held: truth.held, remaining: truth.remaining }, { held: 0, remaining: 1 });
+
+      // submitting with the expired hold: the server says hold_expired, the client books without it and says so
+      await a.getByTestId('title-input').fill('after the hold ended');
+      const statuses = [];
+      a.on('response', (r) => {
+        if (r.url().endsWith('/api/requests') && r.request().method() === 'POST') statuses.push(r.status());
+      });
+      await a.getByTestId('submit-request').click();
+      await a.getByTestId('form-success').waitFor();
+      assert.deepEqual(statuses, [409, 201], 'hold_expired, then booked without the hold');
+      assert.match(await a.getByTestId('hold-retried').textContent(), /booked without it/);
+      assert.equal((await shortApi.day(date)).used, 1);
+      for (const p of [a, b]) for (const context of [p.context()]) await context.close();
+    } finally {
+      await short.stop();
+    }
   });
 });
 

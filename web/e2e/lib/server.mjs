@@ -60,7 +60,8 @@ async function waitReady(base, child, deadlineMs) {
   throw new Error(`the server was not ready within ${deadlineMs} ms`);
 }
 
-export async function startServer() {
+/** `env` adds to the server's environment (e.g. `HOLD_TTL_SECONDS` for an instance with short holds). */
+export async function startServer({ env = {} } = {}) {
   const binary = process.env.REQUEST_DESK_BIN ?? join(repoDir, 'target/debug/request-desk');
   const dist = join(webDir, 'dist');
   if (!existsSync(binary)) throw new Error(`no server binary at ${binary}: run \`cargo build --bin request-desk\``);
@@ -73,7 +74,7 @@ export async function startServer() {
 
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const log = createWriteStream(join(artifactsDir, 'server.log'));
+  const log = createWriteStream(join(artifactsDir, Object.keys(env).length ? `server-${port}.log` : 'server.log'));
   const child = spawn(binary, [], {
     cwd: repoDir,
     env: {
@@ -84,6 +85,7 @@ export async function startServer() {
       SEED_DEMO: 'true',
       WEB_DIST_DIR: dist,
       RUST_LOG: process.env.RUST_LOG ?? 'info',
+      ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -7,6 +7,7 @@ import type {
   Day,
   ErrorBody,
   ErrorCode,
+  Hold,
   Inbox,
   LoginResponse,
   Page,
@@ -87,6 +88,28 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
   return parsed as T;
 }
 
+/**
+ * Releases a hold while the page goes away: a `keepalive` request outlives
+ * the page (best effort — the hold's expiry is the guarantee).
+ */
+export function releaseHoldOnExit(id: number, token: string | null = tokenSource()): void {
+  if (!token) return;
+  try {
+    void fetch(`/api/holds/${id}`, {
+      method: 'DELETE',
+      headers: { Authorization: `Bearer ${token}` },
+      keepalive: true,
+    }).catch(() => {});
+  } catch {
+    // the page is going away; expiry frees the slot
+  }
+}
+
+/** The session's token now (a hold remembers it, to be released after signing out). */
+export function currentToken(): string | null {
+  return tokenSource();
+}
+
 function query(params: Record<string, string | number | boolean | undefined>): string {
   const search = new URLSearchParams();
   for (const [key, value] of Object.entries(params)) {
@@ -123,6 +146,10 @@ export const api = {
   cancelRequest: (id: number) => call<WorkRequest>('POST', `/api/requests/${id}/cancel`),
   setRequestStatus: (id: number, status: RequestStatus, reason?: string) =>
     call<WorkRequest>('PATCH', `/api/requests/${id}/status`, reason ? { status, reason } : { status }),
+
+  takeHold: (date: string) => call<Hold>('POST', '/api/holds', { date }),
+  holds: () => call<Hold[]>('GET', '/api/holds'),
+  releaseHold: (id: number) => call<void>('DELETE', `/api/holds/${id}`),
 
   notifications: () => call<Inbox>('GET', '/api/notifications'),
   markRead: (id: number) => call<void>('POST', `/api/notifications/${id}/read`),

@@ -129,6 +129,16 @@ export interface RequestInput {
   description?: string;
   priority?: Priority;
   dueDate: string;
+  /** A live hold of the caller on `dueDate`: the booking then cannot fail for capacity. */
+  holdId?: number;
+}
+
+/** A slot kept for the caller while they fill in the form (`POST /api/holds`). */
+export interface Hold {
+  id: number;
+  date: string;
+  /** RFC 3339, by the database's clock. */
+  expiresAt: string;
 }
 
 export interface Page<T> {
@@ -170,6 +180,7 @@ export type ErrorCode =
   | 'not_found'
   | 'conflict'
   | 'capacity_full'
+  | 'hold_expired'
   | 'date_closed'
   | 'date_out_of_window'
   | 'invalid_transition'

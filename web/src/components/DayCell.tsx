@@ -64,6 +64,7 @@ export const DayCell = memo(function DayCell({
     count = i18n.number(day.remaining);
     unit = t('day.leftUnit');
     shown = `${count} ${unit}`;
+    if (day.held > 0) shown += ` · ${i18n.number(day.held)} ${t('day.heldUnit')}`;
     details = t('day.aria', {
       date: longDate,
       status: t(`status.${day.status}`),
@@ -145,6 +146,13 @@ export const DayCell = memo(function DayCell({
           </span>
         )}
       </button>
+      {open && day && day.held > 0 && (
+        // drawn over the cell; the button's name already says it (a line inside the
+        // button trips axe's icon-ligature heuristic on Persian words)
+        <span className={`day-held day-held-${status}`} aria-hidden="true" data-testid="day-held">
+          {`· ${i18n.number(day.held)} ${t('day.heldUnit')}`}
+        </span>
+      )}
     </td>
   );
 });

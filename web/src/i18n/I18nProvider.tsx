@@ -14,6 +14,7 @@ import {
   formatNumber,
   formatPercent,
   formatTimestamp,
+  formatClock,
   interpolate,
   weekdayName,
   weekdayNames,
@@ -56,6 +57,8 @@ export interface I18n {
   dayOfMonth: (date: string) => string;
   monthTitle: (date: string) => string;
   timestamp: (timestamp: string) => string;
+  /** A timestamp's local time of day, "14:32". */
+  clock: (timestamp: string) => string;
   weekdays: (width?: 'short' | 'long' | 'narrow') => string[];
   weekday: (index: number) => string;
 }
@@ -106,6 +109,7 @@ export function I18nProvider({ children }: { children: ReactNode }) {
       dayOfMonth: (d) => formatDayOfMonth(d, lang),
       monthTitle: (d) => formatMonthTitle(d, lang),
       timestamp: (ts) => formatTimestamp(ts, lang),
+      clock: (ts) => formatClock(ts, lang),
       weekdays: (width) => weekdayNames(lang, width),
       weekday: (index) => weekdayName(index, lang),
     };

@@ -239,6 +239,16 @@ export const en = {
   'admin.overrideNote': 'This date has its own capacity: {note}',
   'day.notOpenYet': 'Not open yet',
   'queue.rejectReason': 'Reason (optional; the requester sees it)',
+  'day.leftHeld': '{n} left · {held} held',
+  'day.heldUnit': 'held',
+  'hold.taking': 'Keeping a slot on {date} for you…',
+  'hold.held': 'A slot on {date} is held for you until {time}.',
+  'hold.ending': 'Your hold ends in {seconds} s.',
+  'hold.extend': 'Keep holding it',
+  'hold.expired': 'Your hold on {date} ended. You can still submit while the day has room.',
+  'hold.failed': 'Could not keep a slot for you: {reason}',
+  'hold.retried': 'Your hold had ended, so the request was booked without it.',
+  'error.hold_expired': 'Your hold on this day has ended.',
 };
 
 export type MessageKey = keyof typeof en;

@@ -53,7 +53,7 @@ describe('describeError', () => {
     const codes = [
       'bad_request', 'validation_failed', 'unauthorized', 'forbidden', 'not_found', 'conflict', 'capacity_full',
       'date_closed', 'date_out_of_window', 'invalid_transition', 'payload_too_large', 'service_unavailable',
-      'internal', 'network',
+      'internal', 'network', 'hold_expired',
     ] as const;
     for (const code of codes) {
       const { message } = describeError(new ApiError(400, { error: code, message: 'x', details: { date: '2026-05-15' } }), i18n('fa'));

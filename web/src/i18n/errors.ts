@@ -84,6 +84,7 @@ export function describeError(error: unknown, i18n: I18n, context: ErrorContext 
         s ? t(`request.${s}` as MessageKey) : '…';
       return { message: t('error.invalid_transition', { from: status(str(d.from)), to: status(str(d.to)) }) };
     }
+    case 'hold_expired':
     case 'bad_request':
     case 'forbidden':
     case 'not_found':

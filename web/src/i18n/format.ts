@@ -125,6 +125,14 @@ export function formatTimestamp(timestamp: string, lang: Lang): string {
   return lang === 'fa' ? toPersianDigits(text).replace(/, /g, '، ') : text;
 }
 
+/** A timestamp's local time of day: "14:32" / "۱۴:۳۲". */
+export function formatClock(timestamp: string, lang: Lang): string {
+  const text = new Intl.DateTimeFormat(LOCALES[lang].tag, { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(
+    new Date(timestamp),
+  );
+  return lang === 'fa' ? toPersianDigits(text) : text;
+}
+
 /** Short weekday names for the calendar header, starting on the week's first day. */
 export function weekdayNames(lang: Lang, width: 'short' | 'long' | 'narrow' = 'short'): string[] {
   const { weekStart } = LOCALES[lang];

@@ -15,6 +15,8 @@ import { focusFirstProblem } from '../components/focus';
 import { describeError } from '../i18n/errors';
 import { useI18n } from '../i18n/I18nProvider';
 import { useOwnChanges } from '../live/LiveFeedback';
+import { HoldStatus } from '../components/HoldStatus';
+import { useHold } from '../live/useHold';
 import { useLatestDay } from '../live/LiveProvider';
 import { keys } from '../live/queryKeys';
 import { useSettings } from '../live/useAvailability';
@@ -37,14 +39,34 @@ export function NewRequest() {
   const [general, setGeneral] = useState<string | null>(null);
   const [success, setSuccess] = useState<string | null>(null);
   const [unsent, setUnsent] = useState<{ input: RequestInput; waiting: boolean } | null>(null);
+  const [retried, setRetried] = useState(false);
   const selectedDay = useLatestDay(dueDate);
+  const hold = useHold();
   const form = useRef<HTMLFormElement>(null);
   const selectedRef = useRef<HTMLDivElement>(null);
   const [formInView, setFormInView] = useState(false);
 
   const create = useMutation({
-    mutationFn: ({ input }: { input: RequestInput; token: number }) => api.createRequest(input),
-    onSuccess: (request) => {
+    // With a hold: the booking cannot fail for capacity. A hold that ended
+    // (409 hold_expired, nothing booked) is retried once without it.
+    mutationFn: async ({ input }: { input: RequestInput; token: number }) => {
+      try {
+        return { request: await api.createRequest(input), retried: false };
+      } catch (error) {
+        if (!(input.holdId !== undefined && error instanceof ApiError && error.code === 'hold_expired')) throw error;
+        hold.consumed();
+        const { holdId: _expired, ...without } = input;
+        try {
+          return { request: await api.createRequest(without), retried: true };
+        } catch (retryError) {
+          setRetried(true);
+          throw retryError;
+        }
+      }
+    },
+    onSuccess: ({ request, retried: withoutHold }) => {
+      hold.consumed();
+      setRetried(withoutHold);
       setSuccess(t('form.created', { title: request.title, date: i18n.longDate(request.dueDate) }));
       setDraft(EMPTY);
       setDueDate(null);
@@ -67,10 +89,13 @@ export function NewRequest() {
   const send = useCallback(
     (input: RequestInput) => {
       setUnsent(null);
+      setRetried(false);
       const token = own.expect([input.dueDate]);
-      create.mutate({ input, token });
+      const holdId = hold.idFor(input.dueDate);
+      const { holdId: _old, ...rest } = input;
+      create.mutate({ input: holdId === undefined ? rest : { ...rest, holdId }, token });
     },
-    [create, own],
+    [create, own, hold],
   );
 
   // Back online with a request the user asked to send then: send it.
@@ -87,7 +112,9 @@ export function NewRequest() {
     return () => observer.disconnect();
   }, [settings.isSuccess]);
 
-  const dayProblem = Boolean(dueDate) && isUnavailable(selectedDay);
+  // a day full only because of our own hold is ours to book
+  const ownHold = hold.covers(dueDate) && selectedDay?.status === 'full';
+  const dayProblem = Boolean(dueDate) && isUnavailable(selectedDay) && !ownHold;
 
   const submit = (event: FormEvent) => {
     event.preventDefault();
@@ -120,6 +147,7 @@ export function NewRequest() {
   };
 
   const pick = (date: string) => {
+    hold.take(date);
     setDueDate(date);
     setBlocked(false);
     setSuccess(null);
@@ -145,6 +173,8 @@ export function NewRequest() {
           selected={dueDate}
           onSelect={pick}
           onBlocked={(date) => {
+            if (hold.covers(date)) return; // full with our own hold: still ours
+            hold.release();
             setDueDate(date);
             setBlocked(true);
             setSuccess(null);
@@ -156,15 +186,22 @@ export function NewRequest() {
             ref={selectedRef}
             date={dueDate}
             day={selectedDay}
+            ownDate={ownHold && dueDate ? dueDate : undefined}
             blocked={blocked}
             error={errors.dueDate}
             onPick={pick}
             messageId={messageId}
           />
+          {dueDate && !dayProblem && <HoldStatus date={dueDate} hold={hold} />}
           <RequestFields draft={draft} onChange={setDraft} errors={errors} />
           {general && (
             <p role="alert" className="error" data-testid="form-error">
               {general}
+            </p>
+          )}
+          {retried && (
+            <p role="status" className="hint" data-testid="hold-retried">
+              {t('hold.retried')}
             </p>
           )}
           {success && (
@@ -206,7 +243,11 @@ export function NewRequest() {
             {selectedDay && (
               <>
                 {i18n.sep}
-                {isBookable(selectedDay) ? t('day.left', { n: selectedDay.remaining }) : t(`status.${selectedDay.status}`)}
+                {isBookable(selectedDay)
+                  ? selectedDay.held > 0
+                    ? t('day.leftHeld', { n: selectedDay.remaining, held: selectedDay.held })
+                    : t('day.left', { n: selectedDay.remaining })
+                  : t(`status.${selectedDay.status}`)}
               </>
             )}
           </span>
