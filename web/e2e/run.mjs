@@ -513,7 +513,11 @@ describe('form behaviour', { concurrency: false }, () => {
     await showDate(a, dates.warn);
     await dayButton(a, dates.warn).click();
     await a.getByTestId('title-input').fill('Too late for this day');
+    // the pick holds the slot; A's other tab takes a hold elsewhere (one hold per user), so the slot goes
+    await a.locator('[data-testid="hold-status"][data-state="held"]').waitFor();
+    const otherTab = await api.as(ALICE, 'POST', '/api/holds', { date: addIso(dates.warn, 1) });
     await api.book(BOB, dates.warn, 'took the last slot');
+    await api.as(ALICE, 'DELETE', `/api/holds/${otherTab.id}`);
     await a.getByTestId('selected-day-warning').waitFor({ timeout: 1000 });
     assert.match(await a.getByTestId('selected-day-warning').textContent(), /just become full/);
     assert.equal(await a.getByTestId('title-input').inputValue(), 'Too late for this day');

@@ -113,7 +113,8 @@ export function NewRequest() {
   }, [settings.isSuccess]);
 
   // a day full only because of our own hold is ours to book
-  const ownHold = hold.covers(dueDate) && selectedDay?.status === 'full';
+  // (not when no slot is held at all: then our hold is gone, e.g. taken over by another tab)
+  const ownHold = hold.covers(dueDate) && selectedDay?.status === 'full' && selectedDay.held > 0;
   const dayProblem = Boolean(dueDate) && isUnavailable(selectedDay) && !ownHold;
 
   const submit = (event: FormEvent) => {
