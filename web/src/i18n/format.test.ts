@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  formatClock,
   formatDate,
   formatDayOfMonth,
   formatLongDate,
@@ -77,5 +78,17 @@ describe('interpolate', () => {
     expect(interpolate('{n} left on {date}', { n: 3, date: 'x' }, 'en')).toBe('3 left on x');
     expect(interpolate('{n} جای خالی', { n: 3 }, 'fa')).toBe('۳ جای خالی');
     expect(interpolate('{missing}', {}, 'en')).toBe('{missing}');
+  });
+});
+
+describe('formatClock (a hold\'s "until 14:32")', () => {
+  it('is the local hour and minute, 24-hour, with Persian digits in Persian', () => {
+    const ts = '2026-12-01T14:32:10Z';
+    const local = new Date(ts);
+    const hh = String(local.getHours()).padStart(2, '0');
+    const mm = String(local.getMinutes()).padStart(2, '0');
+    expect(formatClock(ts, 'en')).toBe(`${hh}:${mm}`);
+    expect(toAsciiDigits(formatClock(ts, 'fa'))).toBe(`${hh}:${mm}`);
+    expect(formatClock(ts, 'fa')).toMatch(/^[۰-۹]{2}:[۰-۹]{2}$/);
   });
 });
