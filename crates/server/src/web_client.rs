@@ -4,7 +4,7 @@
 //! and `/metrics` are never shadowed (unknown paths there stay JSON 404s).
 //! Without a build, `/` explains how to make one.
 //!
-//! Delivery: responses are compressed (gzip, when the browser accepts it);
+//! Delivery: responses are compressed (brotli or gzip, whichever the browser prefers);
 //! the content-hashed files under `/assets/` are cached for a year as
 //! `immutable`, while `index.html` (and every client route that falls back to
 //! it) is `no-cache`, so a new build is picked up on the next load. Source
@@ -146,6 +146,12 @@ mod tests {
         assert_eq!(res.status(), StatusCode::OK);
         assert_eq!(res.headers().get(CACHE_CONTROL).unwrap(), IMMUTABLE);
         assert_eq!(res.headers().get(CONTENT_ENCODING).unwrap(), "gzip");
+        let req = test::TestRequest::get()
+            .uri("/assets/index-abc123.js")
+            .insert_header((ACCEPT_ENCODING, "br, gzip"))
+            .to_request();
+        let res = test::call_service(&app, req).await;
+        assert_eq!(res.headers().get(CONTENT_ENCODING).unwrap(), "br");
 
         for path in ["/", "/index.html", "/requests"] {
             let req = test::TestRequest::get().uri(path).to_request();
