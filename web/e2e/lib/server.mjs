@@ -74,7 +74,7 @@ export async function startServer({ env = {} } = {}) {
 
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const log = createWriteStream(join(artifactsDir, Object.keys(env).length ? `server-${port}.log` : 'server.log'));
+  const log = createWriteStream(join(artifactsDir, Object.keys(env).length ? 'server-custom-env.log' : 'server.log'));
   const child = spawn(binary, [], {
     cwd: repoDir,
     env: {
