@@ -146,78 +146,67 @@ async fn set_capacity(app: &TestApp, admin: &str, capacity: u32) {
     );
 }
 
-#[actix_web::test]
-async fn a_booking_waiting_for_its_day_is_judged_by_a_capacity_lowered_meanwhile() {
+/// What a booking that waited on its day's row lock, while the daily capacity
+/// went from `before` to `after`, ended as.
+struct RaceOutcome {
+    answer: (StatusCode, Value),
+    day: Value,
+    announced: Vec<Value>,
+}
+
+/// `booked` requests on a day of capacity `before`; another session holds the
+/// day's row while one more booking arrives and waits; meanwhile the admin
+/// sets the capacity to `after` (which commits at once); then the row is released.
+async fn book_while_the_capacity_changes(booked: usize, before: u32, after: u32) -> RaceOutcome {
     let app = TestApp::spawn().await;
     let admin = app.login("admin@example.com").await;
     let alice = app.login("alice@example.com").await;
-    app.set_daily_capacity(&admin, 6).await;
+    app.set_daily_capacity(&admin, before).await;
     let date = app.date_ahead(3).await;
-    for i in 0..5 {
-        assert_eq!(
-            app.book(&alice, &date, &format!("#{i}")).await.0,
-            StatusCode::CREATED
-        );
+    for i in 0..booked {
+        let (status, _) = app.book(&alice, &date, &format!("#{i}")).await;
+        assert_eq!(status, StatusCode::CREATED);
     }
     let mut tap = StreamTap::open(&app);
-
-    // The booking reaches the day's row lock, held by another session, and waits there.
     let held = LockHolder::hold(
         &app,
         format!("SELECT 1 FROM days WHERE date = '{date}' FOR UPDATE"),
     );
-    let booking = book_in_background(&app, &alice, &date, "the sixth");
+    let booking = book_in_background(&app, &alice, &date, "the one that waits");
     until_waiting_on_a_lock(&app, 1).await;
-    // Meanwhile the admin lowers the capacity; that commits at once.
-    set_capacity(&app, &admin, 5).await;
+    set_capacity(&app, &admin, after).await;
     held.release();
+    let answer = booking.await.unwrap();
+    RaceOutcome {
+        answer,
+        day: app.day(&alice, &date).await,
+        announced: announced_days(&tap.changes(), &date),
+    }
+}
 
-    let body = assert_error(
-        booking.await.unwrap(),
-        StatusCode::CONFLICT,
-        "capacity_full",
-    );
+#[actix_web::test]
+async fn a_booking_waiting_for_its_day_is_judged_by_a_capacity_lowered_meanwhile() {
+    let race = book_while_the_capacity_changes(5, 6, 5).await;
+    let body = assert_error(race.answer, StatusCode::CONFLICT, "capacity_full");
     assert_eq!(body["details"]["capacity"], 5);
     assert_eq!(body["details"]["used"], 5);
-    let day = app.day(&alice, &date).await;
     assert_eq!(
-        (day["used"].as_i64(), day["capacity"].as_i64()),
+        (race.day["used"].as_i64(), race.day["capacity"].as_i64()),
         (Some(5), Some(5))
     );
     assert!(
-        announced_days(&tap.changes(), &date).is_empty(),
+        race.announced.is_empty(),
         "a refused booking announces nothing"
     );
 }
 
 #[actix_web::test]
 async fn a_booking_waiting_for_its_day_is_announced_with_a_capacity_raised_meanwhile() {
-    let app = TestApp::spawn().await;
-    let admin = app.login("admin@example.com").await;
-    let alice = app.login("alice@example.com").await;
-    app.set_daily_capacity(&admin, 5).await;
-    let date = app.date_ahead(3).await;
-    for i in 0..4 {
-        assert_eq!(
-            app.book(&alice, &date, &format!("#{i}")).await.0,
-            StatusCode::CREATED
-        );
-    }
-    let mut tap = StreamTap::open(&app);
-
-    let held = LockHolder::hold(
-        &app,
-        format!("SELECT 1 FROM days WHERE date = '{date}' FOR UPDATE"),
-    );
-    let booking = book_in_background(&app, &alice, &date, "the fifth");
-    until_waiting_on_a_lock(&app, 1).await;
-    set_capacity(&app, &admin, 10).await;
-    held.release();
-    assert_eq!(booking.await.unwrap().0, StatusCode::CREATED);
-
+    let race = book_while_the_capacity_changes(4, 5, 10).await;
+    assert_eq!(race.answer.0, StatusCode::CREATED);
     // 5 of 10 is "available" under the settings in force at the commit; under
     // the superseded ones it would have read "5 of 5, full".
-    let day = app.day(&alice, &date).await;
+    let day = &race.day;
     assert_eq!(
         (
             day["used"].as_i64(),
@@ -226,10 +215,9 @@ async fn a_booking_waiting_for_its_day_is_announced_with_a_capacity_raised_meanw
         ),
         (Some(5), Some(10), Some("available"))
     );
-    let announced = announced_days(&tap.changes(), &date);
-    assert_eq!(announced.len(), 1, "{announced:?}");
+    assert_eq!(race.announced.len(), 1, "{:?}", race.announced);
     assert_eq!(
-        announced[0], day,
+        &race.announced[0], day,
         "the announcement is what the database holds"
     );
 }
