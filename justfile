@@ -11,11 +11,20 @@ run: web-if-node
     cargo run --bin request-desk
 
 # Run every test: Rust unit and integration tests, the hub suite with the official SignalR client, the web client's unit tests and its end-to-end tests in Chromium.
-test: test-rust test-hub test-web e2e
+test: test-rust test-contract test-hub test-web e2e
 
 # Rust tests (domain units, adapters and HTTP against a real PostgreSQL).
 test-rust:
     if cargo nextest --version >/dev/null 2>&1; then cargo nextest run --workspace; else cargo test --workspace; fi
+
+# The OpenAPI contract enforced by schemathesis (PyPI, into target/schemathesis) against a live server: no 5xx, documented statuses and bodies.
+test-contract:
+    cargo build --bin request-desk
+    tests/contract/run.sh
+
+# Print the OpenAPI document (what GET /api/openapi.json serves).
+openapi:
+    @cargo run --quiet --bin request-desk -- openapi
 
 # The hub suite: the real @microsoft/signalr client against the real server.
 test-hub:

@@ -40,6 +40,7 @@ impl Capacity {
 
 /// The four statuses a day shows in the picker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DayStatus {
     Available,
@@ -50,6 +51,7 @@ pub enum DayStatus {
 
 /// Why a day is closed (the contract's `Day.reason`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ClosedReason {
     /// Before today.
@@ -152,8 +154,10 @@ pub fn admit(
 
 /// A day as clients see it (`Day` in the contract).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Day {
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
     #[serde(with = "crate::serde_formats::date")]
     pub date: Date,
     pub capacity: u32,

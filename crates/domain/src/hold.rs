@@ -17,11 +17,14 @@ use crate::ids::HoldId;
 
 /// The contract's `Hold`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Hold {
     pub id: HoldId,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
     #[serde(with = "crate::serde_formats::date")]
     pub date: Date,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     #[serde(with = "crate::serde_formats::timestamp")]
     pub expires_at: OffsetDateTime,
 }

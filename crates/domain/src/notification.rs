@@ -12,6 +12,7 @@ use crate::ids::{NotificationId, RequestId, UserId};
 use crate::request::{Request, RequestStatus};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum NotificationKind {
     NewRequest,
     StatusChanged,
@@ -36,9 +37,11 @@ impl NotificationKind {
 
 /// What a client needs to word a notification in its own language.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct NotificationParams {
     pub title: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
     #[serde(with = "crate::serde_formats::date")]
     pub due_date: Date,
     /// The new status (`StatusChanged`).
@@ -51,6 +54,7 @@ pub struct NotificationParams {
 
 /// The contract's `Notification`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Notification {
     pub id: NotificationId,
@@ -59,6 +63,7 @@ pub struct Notification {
     pub params: NotificationParams,
     pub message: String,
     pub read: bool,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     #[serde(with = "crate::serde_formats::timestamp")]
     pub created_at: OffsetDateTime,
 }
@@ -130,6 +135,7 @@ impl NewNotification {
 
 /// The body of `GET /api/notifications`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Inbox {
     pub items: Vec<Notification>,

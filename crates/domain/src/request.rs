@@ -64,6 +64,7 @@ impl Description {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Priority {
     Low,
@@ -98,6 +99,7 @@ impl Priority {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RequestStatus {
     Pending,
@@ -155,19 +157,23 @@ impl RequestStatus {
 
 /// The contract's `Request`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Request {
     pub id: RequestId,
     pub title: String,
     pub description: String,
     pub priority: Priority,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
     #[serde(with = "crate::serde_formats::date")]
     pub due_date: Date,
     pub status: RequestStatus,
     pub requester_id: UserId,
     pub assignee_id: Option<UserId>,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     #[serde(with = "crate::serde_formats::timestamp")]
     pub created_at: OffsetDateTime,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     #[serde(with = "crate::serde_formats::timestamp")]
     pub updated_at: OffsetDateTime,
 }
@@ -235,6 +241,7 @@ pub struct RequestFilter {
 
 /// One page of a listing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct RequestPage {
     pub items: Vec<Request>,

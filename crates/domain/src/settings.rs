@@ -288,17 +288,23 @@ impl BookingCalendar {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SettingsView {
     pub daily_capacity: u32,
     pub limited_threshold_percent: u32,
     pub booking_window_days: u32,
+    /// Lower-case English weekday names (`saturday`, `sunday`, …).
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
     pub closed_weekdays: Vec<&'static str>,
     pub timezone: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
     #[serde(with = "crate::serde_formats::date")]
     pub today: Date,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
     #[serde(with = "crate::serde_formats::date")]
     pub min_date: Date,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
     #[serde(with = "crate::serde_formats::date")]
     pub max_date: Date,
     pub default_designer_id: Option<UserId>,

@@ -7,6 +7,7 @@ use crate::validation::FieldError;
 
 /// What a user may do: see [`crate::permissions`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Requester,
@@ -135,6 +136,7 @@ impl std::fmt::Debug for PasswordHash {
 
 /// The contract's `User` (never a password hash).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct User {
     pub id: UserId,

@@ -130,6 +130,8 @@ pub struct ServerSettings {
     pub seed_demo: bool,
     pub web_dist: Option<PathBuf>,
     pub hub: HubConfig,
+    /// `CORS_ALLOWED_ORIGINS`; empty → same origin only.
+    pub cors: crate::cors::AllowedOrigins,
 }
 
 /// A bound, ready-to-run server.
@@ -273,6 +275,7 @@ impl Application {
         let addr = listener.local_addr()?;
         let server_hub = hub.clone();
         let web_dist = settings.web_dist.clone();
+        let cors = settings.cors.clone();
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(web::Data::new(desk.clone()))
@@ -284,6 +287,7 @@ impl Application {
                 .app_data(limiters.clone())
                 .app_data(gate.clone())
                 .app_data(health.clone())
+                .app_data(web::Data::new(crate::openapi::DocsPage(web_dist.clone())))
                 .app_data(
                     web::JsonConfig::default()
                         .limit(MAX_BODY_BYTES)
@@ -292,7 +296,16 @@ impl Application {
                 .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
                 .app_data(web::PathConfig::default().error_handler(extractor_errors::path))
                 .app_data(web::QueryConfig::default().error_handler(extractor_errors::query))
+                .app_data(web::Data::new(cors.clone()))
+                .wrap(actix_web::middleware::Condition::new(
+                    !cors.is_empty(),
+                    cors.cors(),
+                ))
                 .wrap(ErrorHandlers::new().default_handler(contract_body_for_bare_errors))
+                .wrap(actix_web::middleware::Condition::new(
+                    !cors.is_empty(),
+                    from_fn(crate::cors::only_for_allowed),
+                ))
                 .wrap(from_fn(observe))
                 .configure(routes::configure)
                 .configure(|c| server_hub.configure(c))

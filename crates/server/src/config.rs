@@ -29,6 +29,8 @@ pub enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Print the OpenAPI 3.1 document (what `GET /api/openapi.json` serves) and exit.
+    Openapi,
     /// Start (or reuse) the project-local PostgreSQL, print its URL and leave it running.
     LocalDb {
         /// The test cluster (`.data/test-postgres`, port 54339) instead of the dev one.
@@ -77,74 +79,133 @@ impl std::str::FromStr for Secret {
 #[derive(Debug, Clone, clap::Args)]
 pub struct Config {
     /// PostgreSQL URL; unset → dev mode with the project-local cluster.
-    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    #[arg(long, global = true, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
     /// Connections in the pool (per instance).
-    #[arg(long, env = "DATABASE_POOL_SIZE", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    #[arg(long, global = true, env = "DATABASE_POOL_SIZE", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub database_pool_size: u32,
     /// Address to listen on (port 0 picks a free port).
-    #[arg(long, env = "BIND_ADDR", default_value = "127.0.0.1:8080")]
+    #[arg(
+        long,
+        global = true,
+        env = "BIND_ADDR",
+        default_value = "127.0.0.1:8080"
+    )]
     pub bind_addr: String,
     /// HS256 signing secret, at least 16 characters; required outside dev mode.
-    #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
+    #[arg(long, global = true, env = "JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<Secret>,
     /// Lifetime of a sign-in token.
-    #[arg(long, env = "JWT_TTL_MINUTES", default_value_t = 480, value_parser = clap::value_parser!(i64).range(1..=525_600))]
+    #[arg(long, global = true, env = "JWT_TTL_MINUTES", default_value_t = 480, value_parser = clap::value_parser!(i64).range(1..=525_600))]
     pub jwt_ttl_minutes: i64,
     /// Open hub connections one instance accepts; past it negotiate answers 503 (0 = no cap).
-    #[arg(long, env = "HUB_MAX_CONNECTIONS", default_value_t = 100_000)]
+    #[arg(
+        long,
+        global = true,
+        env = "HUB_MAX_CONNECTIONS",
+        default_value_t = 100_000
+    )]
     pub hub_max_connections: usize,
     /// Open hub connections per user; past it negotiate answers 429 (0 = no cap).
-    #[arg(long, env = "HUB_MAX_CONNECTIONS_PER_USER", default_value_t = 100)]
+    #[arg(
+        long,
+        global = true,
+        env = "HUB_MAX_CONNECTIONS_PER_USER",
+        default_value_t = 100
+    )]
     pub hub_max_connections_per_user: usize,
     /// Negotiates per second one client address earns back, with a burst of
     /// ten seconds' worth; past it 429 with `Retry-After` (0 = no limit).
-    #[arg(long, env = "HUB_NEGOTIATE_PER_SECOND", default_value_t = 50)]
+    #[arg(
+        long,
+        global = true,
+        env = "HUB_NEGOTIATE_PER_SECOND",
+        default_value_t = 50
+    )]
     pub hub_negotiate_per_second: u32,
     /// How long a hold keeps a slot for the person filling in the form.
-    #[arg(long, env = "HOLD_TTL_SECONDS", default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    #[arg(long, global = true, env = "HOLD_TTL_SECONDS", default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub hold_ttl_seconds: u64,
     /// Create the demo users (always on in dev mode).
-    #[arg(long, env = "SEED_DEMO", default_value_t = false, action = clap::ArgAction::Set)]
+    #[arg(long, global = true, env = "SEED_DEMO", default_value_t = false, action = clap::ArgAction::Set)]
     pub seed_demo: bool,
     /// Log lines as human-readable text or JSON.
-    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    #[arg(long, global = true, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
     /// Directory of the built web client, served at `/`.
-    #[arg(long, env = "WEB_DIST_DIR")]
+    #[arg(long, global = true, env = "WEB_DIST_DIR")]
     pub web_dist_dir: Option<PathBuf>,
     /// Wait at most this long (ms) for a pooled connection before answering 503.
-    #[arg(long, env = "DATABASE_POOL_TIMEOUT_MS", default_value_t = 3000, value_parser = clap::value_parser!(u64).range(100..=60_000))]
+    #[arg(long, global = true, env = "DATABASE_POOL_TIMEOUT_MS", default_value_t = 3000, value_parser = clap::value_parser!(u64).range(100..=60_000))]
     pub database_pool_timeout_ms: u64,
     /// PostgreSQL `lock_timeout` (ms) on pooled connections; 0 = off.
-    #[arg(long, env = "DATABASE_LOCK_TIMEOUT_MS", default_value_t = 2000)]
+    #[arg(
+        long,
+        global = true,
+        env = "DATABASE_LOCK_TIMEOUT_MS",
+        default_value_t = 2000
+    )]
     pub database_lock_timeout_ms: u64,
     /// PostgreSQL `statement_timeout` (ms) on pooled connections; 0 = off.
-    #[arg(long, env = "DATABASE_STATEMENT_TIMEOUT_MS", default_value_t = 10_000)]
+    #[arg(
+        long,
+        global = true,
+        env = "DATABASE_STATEMENT_TIMEOUT_MS",
+        default_value_t = 10_000
+    )]
     pub database_statement_timeout_ms: u64,
     /// Bookings for one date that may hold a database connection at once (per instance).
-    #[arg(long, env = "BOOKING_CONNECTIONS_PER_DATE", default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=1000))]
+    #[arg(long, global = true, env = "BOOKING_CONNECTIONS_PER_DATE", default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=1000))]
     pub booking_connections_per_date: u64,
     /// How long (ms) a booking waits for its date's turn before answering 503.
-    #[arg(long, env = "BOOKING_QUEUE_TIMEOUT_MS", default_value_t = 5000)]
+    #[arg(
+        long,
+        global = true,
+        env = "BOOKING_QUEUE_TIMEOUT_MS",
+        default_value_t = 5000
+    )]
     pub booking_queue_timeout_ms: u64,
     /// How long (ms) a looked-up user (role, disabled) is trusted; 0 = look up on every request.
-    #[arg(long, env = "USER_CACHE_TTL_MS", default_value_t = 2000, value_parser = clap::value_parser!(u64).range(0..=60_000))]
+    #[arg(long, global = true, env = "USER_CACHE_TTL_MS", default_value_t = 2000, value_parser = clap::value_parser!(u64).range(0..=60_000))]
     pub user_cache_ttl_ms: u64,
     /// Threads that hash passwords (default: half the cores, at least 1).
-    #[arg(long, env = "PASSWORD_HASH_THREADS", value_parser = clap::value_parser!(u64).range(1..=256))]
+    #[arg(long, global = true, env = "PASSWORD_HASH_THREADS", value_parser = clap::value_parser!(u64).range(1..=256))]
     pub password_hash_threads: Option<u64>,
     /// Logins/registrations waiting for a hashing thread; past it 503 (default: 64 per thread).
-    #[arg(long, env = "PASSWORD_HASH_QUEUE", value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    #[arg(long, global = true, env = "PASSWORD_HASH_QUEUE", value_parser = clap::value_parser!(u64).range(1..=100_000))]
     pub password_hash_queue: Option<u64>,
     /// Login attempts per minute from one client address; 0 = unlimited.
-    #[arg(long, env = "LOGIN_LIMIT_PER_ADDRESS", default_value_t = 30)]
+    #[arg(
+        long,
+        global = true,
+        env = "LOGIN_LIMIT_PER_ADDRESS",
+        default_value_t = 30
+    )]
     pub login_limit_per_address: u32,
     /// Login attempts per minute for one email; 0 = unlimited.
-    #[arg(long, env = "LOGIN_LIMIT_PER_EMAIL", default_value_t = 10)]
+    #[arg(
+        long,
+        global = true,
+        env = "LOGIN_LIMIT_PER_EMAIL",
+        default_value_t = 10
+    )]
     pub login_limit_per_email: u32,
+    /// Comma-separated origins (`https://app.example.com`) whose pages may
+    /// call the API and the hub with credentials; unset → same origin only.
+    #[arg(
+        long,
+        global = true,
+        env = "CORS_ALLOWED_ORIGINS",
+        value_delimiter = ','
+    )]
+    pub cors_allowed_origins: Vec<crate::cors::Origin>,
     /// Registrations per hour from one client address; 0 = unlimited.
-    #[arg(long, env = "REGISTRATION_LIMIT_PER_ADDRESS", default_value_t = 20)]
+    #[arg(
+        long,
+        global = true,
+        env = "REGISTRATION_LIMIT_PER_ADDRESS",
+        default_value_t = 20
+    )]
     pub registration_limit_per_address: u32,
 }
 
@@ -289,5 +350,19 @@ mod tests {
         assert_eq!(limits.booking_connections_per_date, 3);
         assert_eq!(limits.user_cache_ttl.as_millis(), 2000);
         assert_eq!(limits.rate, crate::rate_limit::RateLimits::default());
+    }
+
+    #[test]
+    fn options_work_before_and_after_the_subcommand() {
+        for args in [
+            &["request-desk", "serve", "--bind-addr", "0.0.0.0:9000"][..],
+            &["request-desk", "--bind-addr", "0.0.0.0:9000", "serve"][..],
+        ] {
+            let cli = Cli::try_parse_from(args).unwrap();
+            assert_eq!(cli.command, Some(Command::Serve));
+            assert_eq!(cli.config.bind_addr, "0.0.0.0:9000");
+        }
+        let cli = Cli::try_parse_from(["request-desk", "migrate", "--log-format", "json"]).unwrap();
+        assert_eq!(cli.config.log_format, LogFormat::Json);
     }
 }

@@ -20,6 +20,23 @@ use request_desk_domain::validation::FieldError;
 use request_desk_domain::RepositoryError;
 use serde_json::{json, Value};
 
+/// The contract's error body, as it is written (and documented in OpenAPI).
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// A stable code: `bad_request`, `validation_failed`, `unauthorized`,
+    /// `forbidden`, `not_found`, `method_not_allowed`, `conflict`,
+    /// `capacity_full`, `date_closed`, `date_out_of_window`,
+    /// `invalid_transition`, `hold_expired`, `payload_too_large`,
+    /// `rate_limited`, `service_unavailable`, `internal`.
+    pub error: String,
+    /// For people; never internals.
+    pub message: String,
+    /// Machine-readable context, e.g. `{"field": "dueDate"}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub details: Option<Value>,
+}
+
 /// An error response in the contract's shape.
 #[derive(Debug, thiserror::Error)]
 #[error("{status} {code}: {message}")]
@@ -119,12 +136,12 @@ impl ApiError {
         )
     }
 
-    fn body(&self) -> Value {
-        let mut body = json!({ "error": self.code, "message": self.message });
-        if let Some(details) = &self.details {
-            body["details"] = details.clone();
+    fn body(&self) -> ErrorBody {
+        ErrorBody {
+            error: self.code.to_owned(),
+            message: self.message.clone(),
+            details: self.details.clone(),
         }
-        body
     }
 }
 

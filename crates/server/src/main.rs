@@ -13,6 +13,13 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     telemetry::init(cli.config.log_format);
     let config = cli.config;
+    if cli.command == Some(Command::Openapi) {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(request_desk_server::openapi::document())?
+        );
+        return Ok(());
+    }
     let root = project_root();
 
     if let Some(Command::LocalDb {
@@ -99,6 +106,7 @@ fn main() -> anyhow::Result<()> {
         seed_demo: config.seed_demo || config.dev_mode(),
         web_dist: Some(web_dist.clone()),
         hub: config.hub(),
+        cors: request_desk_server::cors::AllowedOrigins::new(config.cors_allowed_origins.clone()),
     };
 
     let result = actix_web::rt::System::new().block_on(async move {

@@ -1,5 +1,8 @@
 //! Logging setup: `tracing` with `RUST_LOG` filtering, as text or JSON lines on
 //! stderr (stdout carries only what a command prints for scripts, e.g. `local-db`).
+//! Colours only when stderr is a terminal: a log file or pipe gets plain text.
+
+use std::io::IsTerminal;
 
 use tracing_subscriber::EnvFilter;
 
@@ -10,6 +13,7 @@ pub fn init(format: LogFormat) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     // A second init (tests) is harmless: the first subscriber stays.
     let _ = match format {

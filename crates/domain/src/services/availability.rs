@@ -32,6 +32,7 @@ impl From<SnapshotError> for AvailabilityError {
 
 /// `GET /api/availability`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Availability {
     pub version: i64,
     pub days: Vec<Day>,
@@ -39,6 +40,7 @@ pub struct Availability {
 
 /// `GET /api/availability/changes` and the hub's `GetCapacityChangesSince`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Changes {
     pub version: i64,
     pub resync: bool,

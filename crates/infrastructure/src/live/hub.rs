@@ -24,10 +24,13 @@ pub mod target {
 
 /// `CapacityUpdated`'s argument.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct CapacityUpdated<'a> {
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
     #[serde(with = "request_desk_domain::serde_formats::date")]
     pub date: Date,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     #[serde(with = "request_desk_domain::serde_formats::timestamp")]
     pub timestamp: OffsetDateTime,
     pub version: i64,
@@ -38,6 +41,7 @@ pub struct CapacityUpdated<'a> {
     pub percent: u32,
     pub status: DayStatus,
     pub reason: Option<ClosedReason>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub note: Option<&'a str>,
 }
 
@@ -61,8 +65,10 @@ impl<'a> CapacityUpdated<'a> {
 
 /// `CapacitySettingsChanged`'s argument.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct CapacitySettingsChanged {
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     #[serde(with = "request_desk_domain::serde_formats::timestamp")]
     pub timestamp: OffsetDateTime,
     pub version: i64,
@@ -70,6 +76,7 @@ pub struct CapacitySettingsChanged {
 
 /// `InboxUpdated`'s argument.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct InboxUpdated {
     pub unread_count: u64,

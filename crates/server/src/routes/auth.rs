@@ -11,33 +11,47 @@ use request_desk_domain::user::{Role, UserChanges, UserInput};
 use request_desk_domain::validation::FieldError;
 use request_desk_domain::{RequestDesk, UserId};
 use request_desk_infrastructure::password::{HashingBusy, HashingPool};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
-use super::{required, run, Endpoint};
+/// `POST /api/auth/login`'s answer.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LoginResponse {
+    /// `Authorization: Bearer <token>`, and the hub's `accessTokenFactory`.
+    pub token: String,
+    #[serde(with = "request_desk_domain::serde_formats::timestamp")]
+    #[schema(value_type = String, format = DateTime)]
+    pub expires_at: time::OffsetDateTime,
+    pub user: request_desk_domain::user::User,
+}
+
+use super::{path_id, required, run, Endpoint};
 use crate::auth::{SignedIn, Tokens};
 use crate::error::ApiError;
 use crate::rate_limit::RateLimiters;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    Endpoint::new("/auth/register").post(register).register(cfg);
-    Endpoint::new("/auth/login").post(login).register(cfg);
-    Endpoint::new("/auth/me").get(me).register(cfg);
-    Endpoint::new("/users")
-        .get(list_users)
-        .post(create_user)
-        .register(cfg);
-    Endpoint::new("/users/{id}")
-        .patch(update_user)
-        .register(cfg);
+pub fn endpoints() -> Vec<Endpoint> {
+    vec![
+        Endpoint::new("/api/auth/register").post(register),
+        Endpoint::new("/api/auth/login").post(login),
+        Endpoint::new("/api/auth/me").get(me),
+        Endpoint::new("/api/users")
+            .get(list_users)
+            .post(create_user),
+        Endpoint::new("/api/users/{id}").patch(update_user),
+    ]
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct AccountBody {
+pub struct AccountBody {
+    #[schema(value_type = String, format = Email, required = true)]
     email: Option<String>,
+    #[schema(value_type = String, required = true, min_length = 8)]
     password: Option<String>,
+    #[schema(value_type = String, required = true, min_length = 1)]
     display_name: Option<String>,
+    #[schema(value_type = Option<request_desk_domain::user::Role>)]
     role: Option<String>,
 }
 
@@ -75,7 +89,15 @@ where
         .map_err(Into::into)
 }
 
-async fn register(
+/// Create a requester account.
+#[utoipa::path(post, path = "/api/auth/register", operation_id = "register", tag = "auth", request_body = AccountBody,
+    responses(
+        (status = 201, description = "Registered", body = request_desk_domain::user::User),
+        (status = 409, description = "`conflict`: the email is taken", body = crate::error::ErrorBody),
+        (status = 422, description = "`validation_failed`", body = crate::error::ErrorBody),
+        (status = 429, description = "`rate_limited` (`Retry-After`)", body = crate::error::ErrorBody),
+    ))]
+pub async fn register(
     req: HttpRequest,
     desk: web::Data<RequestDesk>,
     pool: web::Data<HashingPool>,
@@ -88,13 +110,23 @@ async fn register(
     Ok(HttpResponse::Created().json(user))
 }
 
-#[derive(Debug, Deserialize)]
-struct LoginBody {
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct LoginBody {
+    #[schema(value_type = String, required = true)]
     email: Option<String>,
+    #[schema(value_type = String, required = true)]
     password: Option<String>,
 }
 
-async fn login(
+/// Sign in: a bearer token for the API and the hub.
+#[utoipa::path(post, path = "/api/auth/login", operation_id = "login", tag = "auth", request_body = LoginBody,
+    responses(
+        (status = 200, description = "Signed in", body = LoginResponse),
+        (status = 401, description = "`unauthorized`: wrong email or password (the same message for both)", body = crate::error::ErrorBody),
+        (status = 422, description = "`validation_failed`", body = crate::error::ErrorBody),
+        (status = 429, description = "`rate_limited` (`Retry-After`)", body = crate::error::ErrorBody),
+    ))]
+pub async fn login(
     req: HttpRequest,
     desk: web::Data<RequestDesk>,
     tokens: web::Data<Arc<Tokens>>,
@@ -107,14 +139,17 @@ async fn login(
     limits.login(&req, &email)?;
     let user = hashing(&pool, &desk, move |d| d.login(&email, &password)).await?;
     let issued = tokens.issue(&user)?;
-    Ok(HttpResponse::Ok().json(json!({
-        "token": issued.token,
-        "expiresAt": request_desk_domain::serde_formats::format_timestamp(issued.expires_at),
-        "user": user,
-    })))
+    Ok(HttpResponse::Ok().json(LoginResponse {
+        token: issued.token,
+        expires_at: issued.expires_at,
+        user,
+    }))
 }
 
-async fn me(
+/// The signed-in user.
+#[utoipa::path(get, path = "/api/auth/me", operation_id = "me", tag = "auth", security(("bearer" = [])),
+    responses((status = 200, description = "The caller", body = request_desk_domain::user::User)))]
+pub async fn me(
     desk: web::Data<RequestDesk>,
     SignedIn(actor): SignedIn,
 ) -> Result<HttpResponse, ApiError> {
@@ -126,7 +161,15 @@ fn parse_role(raw: &str) -> Result<Role, FieldError> {
         .ok_or_else(|| FieldError::new("role", "must be one of requester, designer, admin"))
 }
 
-async fn create_user(
+/// Create an account with any role (admin).
+#[utoipa::path(post, path = "/api/users", operation_id = "createUser", tag = "auth", security(("bearer" = [])), request_body = AccountBody,
+    responses(
+        (status = 201, description = "Created", body = request_desk_domain::user::User),
+        (status = 403, description = "`forbidden`", body = crate::error::ErrorBody),
+        (status = 409, description = "`conflict`: the email is taken", body = crate::error::ErrorBody),
+        (status = 422, description = "`validation_failed`", body = crate::error::ErrorBody),
+    ))]
+pub async fn create_user(
     desk: web::Data<RequestDesk>,
     pool: web::Data<HashingPool>,
     SignedIn(actor): SignedIn,
@@ -146,34 +189,49 @@ async fn create_user(
     Ok(HttpResponse::Created().json(user))
 }
 
-async fn list_users(
+/// Every account (admin).
+#[utoipa::path(get, path = "/api/users", operation_id = "listUsers", tag = "auth", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The accounts", body = Vec<request_desk_domain::user::User>),
+        (status = 403, description = "`forbidden`", body = crate::error::ErrorBody),
+    ))]
+pub async fn list_users(
     desk: web::Data<RequestDesk>,
     SignedIn(actor): SignedIn,
 ) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(run(&desk, move |d| d.list_users(&actor)).await?))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct UserPatch {
+pub struct UserPatch {
+    #[schema(value_type = Option<request_desk_domain::user::Role>)]
     role: Option<String>,
+    #[schema(value_type = Option<bool>)]
     disabled: Option<bool>,
 }
 
 /// `PATCH /api/users/{id}`: an admin changes a role or disables an account.
 /// This instance stops honouring the user's tokens (or old role) at once;
 /// the change notice queued in the same transaction tells the others.
-async fn update_user(
+/// Change an account's role or disable it (admin); its tokens stop working at once.
+#[utoipa::path(patch, path = "/api/users/{id}", operation_id = "updateUser", tag = "auth", security(("bearer" = [])), request_body = UserPatch,
+    params(("id" = String, Path, description = "The user's id")),
+    responses(
+        (status = 200, description = "Changed", body = request_desk_domain::user::User),
+        (status = 403, description = "`forbidden`", body = crate::error::ErrorBody),
+        (status = 404, description = "`not_found`", body = crate::error::ErrorBody),
+        (status = 409, description = "`conflict`: e.g. the last admin", body = crate::error::ErrorBody),
+        (status = 422, description = "`validation_failed`", body = crate::error::ErrorBody),
+    ))]
+pub async fn update_user(
     desk: web::Data<RequestDesk>,
     tokens: web::Data<Arc<Tokens>>,
     SignedIn(actor): SignedIn,
     id: web::Path<String>,
     body: web::Json<UserPatch>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = id
-        .parse()
-        .map(UserId)
-        .map_err(|_| ApiError::not_found(format!("no user has the id '{id}'")))?;
+    let id = path_id(&id, "user", UserId)?;
     let UserPatch { role, disabled } = body.into_inner();
     let changes = UserChanges {
         role: role.as_deref().map(parse_role).transpose()?,

@@ -3,20 +3,40 @@
 use actix_web::{web, HttpResponse};
 use request_desk_infrastructure::hub::Hub;
 use request_desk_infrastructure::postgres::PgStore;
-use serde_json::json;
+
+/// `GET /health/live`.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Liveness {
+    /// Always `live`.
+    pub status: &'static str,
+}
+
+/// `GET /health/ready`.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Readiness {
+    /// Always `ready` (not ready is a 503 error body).
+    pub status: &'static str,
+    /// Always `up`.
+    pub database: &'static str,
+}
 
 use super::Endpoint;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    Endpoint::new("/health/live").get(live).register(cfg);
-    Endpoint::new("/health/ready").get(ready).register(cfg);
-    Endpoint::new("/metrics").get(metrics).register(cfg);
+pub fn endpoints() -> Vec<Endpoint> {
+    vec![
+        Endpoint::new("/health/live").get(live),
+        Endpoint::new("/health/ready").get(ready),
+        Endpoint::new("/metrics").get(metrics),
+    ]
 }
 
-async fn live() -> HttpResponse {
-    HttpResponse::Ok().json(json!({ "status": "live" }))
+/// The process is up.
+#[utoipa::path(get, path = "/health/live", operation_id = "live", tag = "operations",
+    responses((status = 200, description = "Live", body = Liveness)))]
+pub async fn live() -> HttpResponse {
+    HttpResponse::Ok().json(Liveness { status: "live" })
 }
 
 /// The readiness probe's own one-connection pool (`postgres::health_pool`):
@@ -24,10 +44,16 @@ async fn live() -> HttpResponse {
 #[derive(Debug, Clone)]
 pub struct HealthCheck(pub PgStore);
 
-async fn ready(health: web::Data<HealthCheck>) -> Result<HttpResponse, ApiError> {
+/// The database answers (on the probe's own connection).
+#[utoipa::path(get, path = "/health/ready", operation_id = "ready", tag = "operations",
+    responses((status = 200, description = "Ready", body = Readiness)))]
+pub async fn ready(health: web::Data<HealthCheck>) -> Result<HttpResponse, ApiError> {
     let store = health.0.clone();
     match web::block(move || store.ping()).await? {
-        Ok(()) => Ok(HttpResponse::Ok().json(json!({ "status": "ready", "database": "up" }))),
+        Ok(()) => Ok(HttpResponse::Ok().json(Readiness {
+            status: "ready",
+            database: "up",
+        })),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
             Err(ApiError::unavailable())
@@ -35,7 +61,10 @@ async fn ready(health: web::Data<HealthCheck>) -> Result<HttpResponse, ApiError>
     }
 }
 
-async fn metrics(metrics: web::Data<Metrics>, hub: web::Data<Hub>) -> HttpResponse {
+/// Prometheus metrics.
+#[utoipa::path(get, path = "/metrics", operation_id = "metrics", tag = "operations",
+    responses((status = 200, description = "The Prometheus text format", content_type = "text/plain", body = String)))]
+pub async fn metrics(metrics: web::Data<Metrics>, hub: web::Data<Hub>) -> HttpResponse {
     for (transport, count) in hub.open_connections() {
         metrics
             .hub_connections

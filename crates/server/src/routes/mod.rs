@@ -19,23 +19,35 @@ pub mod notifications;
 pub mod requests;
 pub mod settings;
 
+/// Every REST endpoint, in one list: the server registers exactly these,
+/// and a test checks that the OpenAPI document describes each method of each.
+pub fn endpoints() -> Vec<Endpoint> {
+    [
+        auth::endpoints(),
+        settings::endpoints(),
+        availability::endpoints(),
+        requests::endpoints(),
+        holds::endpoints(),
+        notifications::endpoints(),
+        health::endpoints(),
+        crate::openapi::endpoints(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::scope("/api")
-            .configure(auth::configure)
-            .configure(settings::configure)
-            .configure(availability::configure)
-            .configure(requests::configure)
-            .configure(holds::configure)
-            .configure(notifications::configure),
-    )
-    .configure(health::configure);
+    for endpoint in endpoints() {
+        endpoint.register(cfg);
+    }
 }
 
 /// One path and the methods it answers. A `GET` also answers `HEAD` (actix
 /// sends the headers without the body); any other method answers 405
 /// `method_not_allowed` with `Allow`.
 pub struct Endpoint {
+    path: &'static str,
     resource: Resource,
     allow: Vec<&'static str>,
 }
@@ -43,6 +55,7 @@ pub struct Endpoint {
 impl std::fmt::Debug for Endpoint {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Endpoint")
+            .field("path", &self.path)
             .field("allow", &self.allow)
             .finish()
     }
@@ -64,11 +77,22 @@ macro_rules! method {
 }
 
 impl Endpoint {
-    pub fn new(path: &str) -> Endpoint {
+    pub fn new(path: &'static str) -> Endpoint {
         Endpoint {
+            path,
             resource: web::resource(path),
             allow: Vec::new(),
         }
+    }
+
+    /// The path, in the OpenAPI template syntax (`/api/requests/{id}`).
+    pub fn path(&self) -> &'static str {
+        self.path
+    }
+
+    /// The methods it answers (a `GET` brings `HEAD`).
+    pub fn methods(&self) -> &[&'static str] {
+        &self.allow
     }
 
     pub fn get<F, Args>(mut self, handler: F) -> Self
@@ -119,6 +143,13 @@ where
 {
     let desk = desk.clone();
     web::block(move || f(&desk)).await?.map_err(Into::into)
+}
+
+/// An id in a path: anything but an integer names nothing, so 404.
+pub fn path_id<T>(raw: &str, what: &str, make: fn(i64) -> T) -> Result<T, ApiError> {
+    raw.parse()
+        .map(make)
+        .map_err(|_| ApiError::not_found(format!("no {what} has the id '{raw}'")))
 }
 
 /// A body field the contract requires.

@@ -12,27 +12,37 @@ use super::{required, run, Endpoint};
 use crate::auth::SignedIn;
 use crate::error::ApiError;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    Endpoint::new("/settings/public").get(public).register(cfg);
-    Endpoint::new("/settings").put(update).register(cfg);
-    Endpoint::new("/capacity/overrides/{date}")
-        .put(set_override)
-        .delete(clear_override)
-        .register(cfg);
+pub fn endpoints() -> Vec<Endpoint> {
+    vec![
+        Endpoint::new("/api/settings/public").get(public),
+        Endpoint::new("/api/settings").put(update),
+        Endpoint::new("/api/capacity/overrides/{date}")
+            .put(set_override)
+            .delete(clear_override),
+    ]
 }
 
-async fn public(desk: web::Data<RequestDesk>) -> Result<HttpResponse, ApiError> {
+/// The capacity settings and today's booking window, for anyone.
+#[utoipa::path(get, path = "/api/settings/public", operation_id = "getPublicSettings", tag = "settings",
+    responses((status = 200, description = "The settings", body = request_desk_domain::settings::SettingsView)))]
+pub async fn public(desk: web::Data<RequestDesk>) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(run(&desk, |d| d.public_settings()).await?))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct SettingsBody {
+pub struct SettingsBody {
+    #[schema(value_type = i64, required = true)]
     daily_capacity: Option<i64>,
+    #[schema(value_type = i64, required = true)]
     limited_threshold_percent: Option<i64>,
+    #[schema(value_type = i64, required = true)]
     booking_window_days: Option<i64>,
+    #[schema(value_type = Option<Vec<String>>)]
     closed_weekdays: Option<Vec<String>>,
+    #[schema(value_type = Option<String>)]
     timezone: Option<String>,
+    #[schema(value_type = Option<i64>)]
     default_designer_id: Option<i64>,
 }
 
@@ -52,7 +62,14 @@ impl SettingsBody {
     }
 }
 
-async fn update(
+/// Replace the capacity settings (admin).
+#[utoipa::path(put, path = "/api/settings", operation_id = "updateSettings", tag = "settings", security(("bearer" = [])), request_body = SettingsBody,
+    responses(
+        (status = 200, description = "Saved", body = request_desk_domain::settings::SettingsView),
+        (status = 403, description = "`forbidden`", body = crate::error::ErrorBody),
+        (status = 422, description = "`validation_failed`", body = crate::error::ErrorBody),
+    ))]
+pub async fn update(
     desk: web::Data<RequestDesk>,
     SignedIn(actor): SignedIn,
     body: web::Json<SettingsBody>,
@@ -71,13 +88,24 @@ fn path_date(raw: &str) -> Result<Date, ApiError> {
         .ok_or_else(|| ApiError::bad_request(format!("'{raw}' is not a date as YYYY-MM-DD")))
 }
 
-#[derive(Debug, Deserialize)]
-struct OverrideBody {
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct OverrideBody {
+    #[schema(value_type = i64, required = true)]
     capacity: Option<i64>,
+    #[schema(value_type = Option<String>)]
     note: Option<String>,
 }
 
-async fn set_override(
+/// Set one day's capacity (0 closes it) and an optional note (admin).
+#[utoipa::path(put, path = "/api/capacity/overrides/{date}", operation_id = "setCapacityOverride", tag = "settings", security(("bearer" = [])), request_body = OverrideBody,
+    params(("date" = String, Path, format = Date, description = "The day")),
+    responses(
+        (status = 200, description = "The day now", body = request_desk_domain::capacity::Day),
+        (status = 403, description = "`forbidden`", body = crate::error::ErrorBody),
+        (status = 409, description = "`conflict`: below what is already booked and held", body = crate::error::ErrorBody),
+        (status = 422, description = "`validation_failed`", body = crate::error::ErrorBody),
+    ))]
+pub async fn set_override(
     desk: web::Data<RequestDesk>,
     SignedIn(actor): SignedIn,
     date: web::Path<String>,
@@ -95,7 +123,15 @@ async fn set_override(
         .json(run(&desk, move |d| d.set_override(&actor, date, capacity, note)).await?))
 }
 
-async fn clear_override(
+/// Return a day to the daily capacity (admin).
+#[utoipa::path(delete, path = "/api/capacity/overrides/{date}", operation_id = "clearCapacityOverride", tag = "settings", security(("bearer" = [])),
+    params(("date" = String, Path, format = Date, description = "The day")),
+    responses(
+        (status = 200, description = "The day now", body = request_desk_domain::capacity::Day),
+        (status = 403, description = "`forbidden`", body = crate::error::ErrorBody),
+        (status = 409, description = "`conflict`: the daily capacity is below what is booked and held", body = crate::error::ErrorBody),
+    ))]
+pub async fn clear_override(
     desk: web::Data<RequestDesk>,
     SignedIn(actor): SignedIn,
     date: web::Path<String>,

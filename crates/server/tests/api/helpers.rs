@@ -106,6 +106,7 @@ pub fn settings(db: &TestDatabase) -> ServerSettings {
         seed_demo: true,
         web_dist: None,
         hub: HubConfig::default(),
+        cors: Default::default(),
     }
 }
 
