@@ -50,6 +50,8 @@ screenshots: web
 lint:
     cargo fmt --all -- --check
     cargo clippy --workspace --all-targets -- -D warnings
+    @# The domain stays pure: no database, network, runtime or web crate among its dependencies.
+    if cargo tree -p request-desk-domain -e normal --prefix none --all-features | grep -E '^(diesel|r2d2|postgres|tokio|mio|hyper|reqwest|actix|signalr|libc|socket2) '; then echo "the domain crate must not depend on the I/O crates above" >&2; exit 1; fi
 
 # Everything CI checks.
 ci: lint test

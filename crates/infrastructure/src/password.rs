@@ -112,7 +112,7 @@ impl Argon2Hasher {
 impl PasswordHasher for Argon2Hasher {
     fn hash(&self, password: &Password) -> Result<PasswordHash, RepositoryError> {
         let failed =
-            |e: &dyn std::fmt::Display| RepositoryError::Unexpected(format!("hashing failed: {e}"));
+            |e: &dyn std::fmt::Display| RepositoryError::unexpected(format!("hashing failed: {e}"));
         let salt = SaltString::generate(&mut OsRng);
         let mut salt_buf = [0u8; 64];
         let salt_bytes = salt

@@ -5,17 +5,16 @@
 
 use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
 use std::path::PathBuf;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use actix_web::dev::Server;
 use actix_web::middleware::{from_fn, ErrorHandlers};
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
-use futures_util::future::BoxFuture;
 use request_desk_domain::hold::HoldTtl;
 use request_desk_domain::{Ports, RequestDesk};
 use request_desk_infrastructure::clock::SystemClock;
-use request_desk_infrastructure::hub::{Hub, HubBackend, HubConfig, HubMethodError, HubUser};
+use request_desk_infrastructure::hub::{Hub, HubConfig};
 use request_desk_infrastructure::live::hub::HubDelivery;
 use request_desk_infrastructure::live::{spawn_delivery, ListenerConfig};
 use request_desk_infrastructure::password::{Argon2Hasher, HashingPool};
@@ -149,31 +148,6 @@ impl std::fmt::Debug for Application {
     }
 }
 
-/// Lets the hub reach the application that is built after it.
-struct LateBackend(OnceLock<Backend>);
-
-impl HubBackend for LateBackend {
-    fn authenticate(&self, token: &str) -> Option<HubUser> {
-        self.0.get()?.authenticate(token)
-    }
-
-    fn authenticate_until(&self, token: &str) -> Option<(HubUser, Option<std::time::SystemTime>)> {
-        self.0.get()?.authenticate_until(token)
-    }
-
-    fn capacity_changes_since(
-        &self,
-        version: i64,
-    ) -> BoxFuture<'static, Result<serde_json::Value, HubMethodError>> {
-        match self.0.get() {
-            Some(backend) => backend.capacity_changes_since(version),
-            None => {
-                Box::pin(async { Err(HubMethodError::Failed("the server is starting".into())) })
-            }
-        }
-    }
-}
-
 impl Application {
     /// Connects, migrates, seeds (if asked) and binds; does not serve yet.
     pub async fn build(settings: ServerSettings) -> anyhow::Result<Application> {
@@ -221,8 +195,6 @@ impl Application {
         let health = web::Data::new(HealthCheck(PgStore::new(postgres::health_pool(
             &settings.database_url,
         ))));
-        let late = Arc::new(LateBackend(OnceLock::new()));
-        let hub = Hub::new(late.clone(), settings.hub.clone());
         let store_port = Arc::new(store.clone());
         let clock = Arc::new(SystemClock);
         let desk = RequestDesk::new(Ports {
@@ -236,10 +208,14 @@ impl Application {
             clock: clock.clone(),
         })
         .with_hold_ttl(settings.hold_ttl);
-        let _ = late.0.set(Backend {
-            tokens: tokens.clone(),
-            desk: desk.clone(),
-        });
+        // The hub is built from what it serves: no cycle to break at run time.
+        let hub = Hub::new(
+            Arc::new(Backend {
+                tokens: tokens.clone(),
+                desk: desk.clone(),
+            }),
+            settings.hub.clone(),
+        );
 
         if settings.seed_demo {
             let seed_desk = desk.clone();

@@ -183,16 +183,18 @@ impl From<FieldError> for ApiError {
 
 impl From<RepositoryError> for ApiError {
     fn from(e: RepositoryError) -> Self {
+        // Logged once, here, with the whole chain of causes.
+        let cause = e.chain();
         match e {
-            RepositoryError::Unavailable(cause) => {
+            RepositoryError::Unavailable(_) => {
                 tracing::warn!(%cause, "database unavailable");
                 ApiError::unavailable()
             }
-            RepositoryError::InvalidInput(cause) => {
+            RepositoryError::InvalidInput(_) => {
                 tracing::warn!(%cause, "the database refused a value");
                 ApiError::bad_request("the input contains characters that cannot be stored")
             }
-            RepositoryError::Unexpected(cause) => ApiError::internal(&cause),
+            RepositoryError::Unexpected(_) => ApiError::internal(&cause),
         }
     }
 }
@@ -247,8 +249,12 @@ impl From<RequestError> for ApiError {
         match e {
             RequestError::Validation(f) => f.into(),
             RequestError::NotFound => ApiError::not_found(message),
-            RequestError::Forbidden(_) => ApiError::forbidden(message),
-            RequestError::Conflict(_) => ApiError::conflict(message),
+            RequestError::NotYoursToEdit
+            | RequestError::NotYoursToCancel
+            | RequestError::StatusIsForStaff => ApiError::forbidden(message),
+            RequestError::NoLongerPending | RequestError::ChangedConcurrently => {
+                ApiError::conflict(message)
+            }
             RequestError::DateClosed { date } => {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "date_closed", message)
                     .with_details(json!({ "date": format_date(date), "field": "dueDate" }))

@@ -93,7 +93,7 @@ impl RequestDesk {
             range,
         } = self.ports.days.snapshot(Pick::Range { from, to, now })?;
         let (from, to) = range.ok_or_else(|| {
-            RepositoryError::Unexpected("a range snapshot came back without its range".into())
+            RepositoryError::unexpected("a range snapshot came back without its range")
         })?;
         let calendar = BookingCalendar::at(&settings.settings, now);
         let mut stored = records.into_iter().peekable();

@@ -33,10 +33,16 @@ pub enum RequestError {
     Validation(#[from] FieldError),
     #[error("request not found")]
     NotFound,
-    #[error("{0}")]
-    Forbidden(&'static str),
-    #[error("{0}")]
-    Conflict(&'static str),
+    #[error("only the owner or an admin may edit this request")]
+    NotYoursToEdit,
+    #[error("only the owner or an admin may cancel this request")]
+    NotYoursToCancel,
+    #[error("only designers and admins may change a request's status")]
+    StatusIsForStaff,
+    #[error("only a pending request can be edited")]
+    NoLongerPending,
+    #[error("the request was changed by someone else; reload and try again")]
+    ChangedConcurrently,
     #[error("{date} cannot be booked: it is closed")]
     DateClosed { date: Date },
     #[error("{date} is outside the booking window ({min} to {max})")]
@@ -153,9 +159,9 @@ impl RequestDesk {
         let current = self.get_request(actor, id)?;
         if !actor.can_edit(&current) {
             return Err(if current.requester_id == actor.id {
-                RequestError::Conflict("only a pending request can be edited")
+                RequestError::NoLongerPending
             } else {
-                RequestError::Forbidden("only the owner or an admin may edit this request")
+                RequestError::NotYoursToEdit
             });
         }
         // Omitted optional fields keep their current values.
@@ -190,9 +196,7 @@ impl RequestDesk {
     pub fn cancel_request(&self, actor: &Actor, id: RequestId) -> Result<Request, RequestError> {
         let current = self.get_request(actor, id)?;
         if !actor.can_cancel(&current) {
-            return Err(RequestError::Forbidden(
-                "only the owner or an admin may cancel this request",
-            ));
+            return Err(RequestError::NotYoursToCancel);
         }
         let notify_requester = current.requester_id != actor.id;
         self.transition(
@@ -214,9 +218,7 @@ impl RequestDesk {
         reason: Option<&str>,
     ) -> Result<Request, RequestError> {
         if !actor.can_set_status() {
-            return Err(RequestError::Forbidden(
-                "only designers and admins may change a request's status",
-            ));
+            return Err(RequestError::StatusIsForStaff);
         }
         let to = RequestStatus::parse(status).ok_or_else(|| {
             FieldError::new(
@@ -287,9 +289,7 @@ pub(crate) fn booking_error(e: BookingError) -> RequestError {
         },
         BookingError::NotFound => RequestError::NotFound,
         BookingError::HoldExpired => RequestError::HoldExpired,
-        BookingError::StatusChanged(_) => {
-            RequestError::Conflict("the request was changed by someone else; reload and try again")
-        }
+        BookingError::StatusChanged(_) => RequestError::ChangedConcurrently,
         BookingError::Repository(e) => RequestError::Repository(e),
     }
 }
@@ -509,11 +509,11 @@ mod tests {
         let desk = m.build();
         assert!(matches!(
             desk.update_request(&ALICE, RequestId(7), &input(due)),
-            Err(RequestError::Conflict(_))
+            Err(RequestError::NoLongerPending)
         ));
         assert!(matches!(
             desk.update_request(&DESIGNER, RequestId(7), &input(due)),
-            Err(RequestError::Forbidden(_))
+            Err(RequestError::NotYoursToEdit)
         ));
         assert!(desk
             .update_request(&ADMIN, RequestId(7), &input(due))
@@ -525,7 +525,7 @@ mod tests {
         let desk = Mocks::default().build();
         assert!(matches!(
             desk.set_request_status(&ALICE, RequestId(7), "completed", None),
-            Err(RequestError::Forbidden(_))
+            Err(RequestError::StatusIsForStaff)
         ));
     }
 

@@ -162,10 +162,10 @@ where
 /// far below the limit (see the test below); the error keeps an impossible
 /// change from committing without its announcement.
 pub fn encode(events: &[LiveEvent]) -> Result<String, RepositoryError> {
-    let payload = serde_json::to_string(events)
-        .map_err(|e| RepositoryError::Unexpected(format!("encoding a change: {e}")))?;
+    let payload =
+        serde_json::to_string(events).map_err(|e| RepositoryError::Unexpected(Box::new(e)))?;
     if payload.len() > MAX_PAYLOAD_BYTES {
-        return Err(RepositoryError::Unexpected(format!(
+        return Err(RepositoryError::unexpected(format!(
             "a change's announcement of {} bytes exceeds PostgreSQL's NOTIFY limit",
             payload.len()
         )));

@@ -5,7 +5,7 @@ use request_desk_domain::RepositoryError;
 
 /// No connection could be had in time: the database is down or saturated.
 pub(crate) fn pool_error(e: diesel::r2d2::PoolError) -> RepositoryError {
-    RepositoryError::Unavailable(e.to_string())
+    RepositoryError::Unavailable(Box::new(e))
 }
 
 /// A failed statement. A lost connection, or a wait cut short by
@@ -13,9 +13,9 @@ pub(crate) fn pool_error(e: diesel::r2d2::PoolError) -> RepositoryError {
 /// shortly); text PostgreSQL cannot store is bad input; anything else is
 /// unexpected.
 pub(crate) fn db_error(e: Error) -> RepositoryError {
-    match &e {
+    let kind: fn(request_desk_domain::error::Cause) -> RepositoryError = match &e {
         Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => {
-            RepositoryError::Unavailable(e.to_string())
+            RepositoryError::Unavailable
         }
         Error::DatabaseError(_, info)
             if info.message().contains("terminating connection")
@@ -23,13 +23,14 @@ pub(crate) fn db_error(e: Error) -> RepositoryError {
                 || info.message().contains("the database system is")
                 || is_timeout(info.message()) =>
         {
-            RepositoryError::Unavailable(e.to_string())
+            RepositoryError::Unavailable
         }
         Error::DatabaseError(_, info) if is_encoding_error(info.message()) => {
-            RepositoryError::InvalidInput(e.to_string())
+            RepositoryError::InvalidInput
         }
-        _ => RepositoryError::Unexpected(e.to_string()),
-    }
+        _ => RepositoryError::Unexpected,
+    };
+    kind(Box::new(e))
 }
 
 /// `lock_timeout` (55P03) or `statement_timeout` (57014) cut a statement short.

@@ -187,7 +187,7 @@ impl HoldRepository for PgStore {
         })
         .map_err(|e: TxError<BookingError>| match e.into_error() {
             BookingError::Repository(e) => e,
-            other => RepositoryError::Unexpected(other.to_string()),
+            other => RepositoryError::Unexpected(Box::new(other)),
         })
     }
 
@@ -217,7 +217,7 @@ impl HoldRepository for PgStore {
         })
         .map_err(|e: TxError<BookingError>| match e.into_error() {
             BookingError::Repository(e) => e,
-            other => RepositoryError::Unexpected(other.to_string()),
+            other => RepositoryError::Unexpected(Box::new(other)),
         })
     }
 }

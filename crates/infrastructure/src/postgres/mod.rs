@@ -138,7 +138,7 @@ pub fn run_migrations(pool: &PgPool) -> Result<Vec<String>, RepositoryError> {
     let result = conn
         .run_pending_migrations(MIGRATIONS)
         .map(|applied| applied.iter().map(|v| v.to_string()).collect())
-        .map_err(|e| RepositoryError::Unexpected(format!("migrations failed: {e}")));
+        .map_err(|e| RepositoryError::unexpected(format!("migrations failed: {e}")));
     diesel::select((
         set_config("lock_timeout", limits.0, false),
         set_config("statement_timeout", limits.1, false),

@@ -34,9 +34,8 @@ pub(super) fn store_notification<E>(
 where
     E: From<RepositoryError>,
 {
-    let params = serde_json::to_string(&n.params).map_err(|e| {
-        TxError::Domain(RepositoryError::Unexpected(format!("encoding params: {e}")).into())
-    })?;
+    let params = serde_json::to_string(&n.params)
+        .map_err(|e| TxError::Domain(RepositoryError::Unexpected(Box::new(e)).into()))?;
     let row = diesel::insert_into(notifications::table)
         .values((
             notifications::user_id.eq(n.user.0),

@@ -17,7 +17,7 @@ use time::{Date, OffsetDateTime};
 use super::schema::{days, notifications, requests, settings, users};
 
 fn corrupt(what: &str, detail: impl std::fmt::Display) -> RepositoryError {
-    RepositoryError::Unexpected(format!("stored {what} is invalid: {detail}"))
+    RepositoryError::unexpected(format!("stored {what} is invalid: {detail}"))
 }
 
 #[derive(Debug, Queryable, Selectable)]

