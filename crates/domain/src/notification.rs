@@ -158,6 +158,7 @@ mod tests {
             due_date: date!(2026 - 05 - 20),
             status,
             requester_id: UserId(3),
+            requester_name: "Alice".into(),
             assignee_id: assignee,
             created_at: at,
             updated_at: at,

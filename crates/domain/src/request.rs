@@ -169,6 +169,8 @@ pub struct Request {
     pub due_date: Date,
     pub status: RequestStatus,
     pub requester_id: UserId,
+    /// The requester's display name, so a designer's queue needs no user list.
+    pub requester_name: String,
     pub assignee_id: Option<UserId>,
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     #[serde(with = "crate::serde_formats::timestamp")]

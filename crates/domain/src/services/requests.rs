@@ -351,6 +351,7 @@ mod tests {
             due_date: due,
             status,
             requester_id: ALICE.id,
+            requester_name: "Alice".into(),
             assignee_id: Some(DESIGNER.id),
             created_at: NOW,
             updated_at: NOW,

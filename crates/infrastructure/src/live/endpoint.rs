@@ -260,7 +260,7 @@ impl Hub {
     /// connection whose `WatchDates` window includes `date`.
     pub fn broadcast_capacity_updated(&self, date: Date, payload: &impl Serialize) {
         let out = self.engine.send(
-            "CapacityUpdated",
+            crate::live::hub::target::CAPACITY_UPDATED,
             payload,
             Audience::Where(&|w: &Watch| w.window().contains(date)),
         );

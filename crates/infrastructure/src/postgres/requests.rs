@@ -11,6 +11,8 @@
 //! row first, then day rows in date order, then the version lock, so no two
 //! transactions can deadlock.
 
+use std::collections::HashMap;
+
 use diesel::prelude::*;
 use request_desk_domain::capacity::{admit, Refusal};
 use request_desk_domain::notification::NewNotification;
@@ -27,7 +29,7 @@ use super::errors::{db_error, TxError};
 use super::holds::consume_hold;
 use super::notifications::store_notification;
 use super::rows::{NewRequestRow, RequestRow};
-use super::schema::requests;
+use super::schema::{requests, users};
 use super::{Conn, PgStore};
 
 type Tx<T> = Result<T, TxError<BookingError>>;
@@ -38,6 +40,32 @@ fn domain<T>(r: Result<T, RepositoryError>) -> Tx<T> {
 
 fn refused(refusal: Refusal) -> TxError<BookingError> {
     TxError::Domain(BookingError::Refused(refusal))
+}
+
+/// The display names of these users (one query however many requests).
+fn names(conn: &mut Conn, ids: &[i64]) -> diesel::QueryResult<HashMap<i64, String>> {
+    let rows: Vec<(i64, String)> = users::table
+        .filter(users::id.eq_any(ids))
+        .select((users::id, users::display_name))
+        .load(conn)?;
+    Ok(rows.into_iter().collect())
+}
+
+/// Rows as the contract's requests, each with its requester's name.
+fn named(conn: &mut Conn, rows: Vec<RequestRow>) -> Result<Vec<Request>, RepositoryError> {
+    let ids: Vec<i64> = rows.iter().map(|r| r.requester_id).collect();
+    let names = names(conn, &ids).map_err(db_error)?;
+    rows.into_iter()
+        .map(|row| {
+            let name = names.get(&row.requester_id).cloned().unwrap_or_default();
+            row.into_request(name)
+        })
+        .collect()
+}
+
+/// One row as the contract's request.
+fn named_one(conn: &mut Conn, row: RequestRow) -> Result<Request, RepositoryError> {
+    Ok(named(conn, vec![row])?.remove(0))
 }
 
 /// Locks a request's row and checks its status is still `expected`.
@@ -90,7 +118,7 @@ impl RequestRepository for PgStore {
                 })
                 .returning(RequestRow::as_returning())
                 .get_result(conn)?;
-            let request = domain(row.into_request())?;
+            let request = domain(named_one(conn, row))?;
             let changed_days = stamp_days(conn, &[(date, 1)], &in_force, held_of(&locked))?;
             let mut events = in_force.day_events(&changed_days);
             if let Some(n) = NewNotification::new_request(&request, new.at) {
@@ -113,7 +141,7 @@ impl RequestRepository for PgStore {
             .first(&mut conn)
             .optional()
             .map_err(db_error)?
-            .map(RequestRow::into_request)
+            .map(|row| named_one(&mut conn, row))
             .transpose()
     }
     fn list(&self, filter: &RequestFilter) -> Result<RequestPage, RepositoryError> {
@@ -142,10 +170,8 @@ impl RequestRepository for PgStore {
             .limit(filter.page_size.into())
             .select(RequestRow::as_select())
             .load(&mut conn)
-            .map_err(db_error)?
-            .into_iter()
-            .map(RequestRow::into_request)
-            .collect::<Result<_, _>>()?;
+            .map_err(db_error)?;
+        let items = named(&mut conn, items)?;
         Ok(RequestPage {
             items,
             total: total as u64,
@@ -203,7 +229,7 @@ impl RequestRepository for PgStore {
             let changed_days = stamp_days(conn, touched, &in_force, held_of(&locked))?;
             announce(conn, &in_force.day_events(&changed_days))?;
             Ok(Booked {
-                request: domain(row.into_request())?,
+                request: domain(named_one(conn, row))?,
                 changed_days,
             })
         })
@@ -228,7 +254,7 @@ impl RequestRepository for PgStore {
                 ))
                 .returning(RequestRow::as_returning())
                 .get_result(conn)?;
-            let request = domain(row.into_request())?;
+            let request = domain(named_one(conn, row))?;
             let touched = if frees_or_takes {
                 vec![(current.due_date, if t.to.holds_slot() { 1 } else { -1 })]
             } else {

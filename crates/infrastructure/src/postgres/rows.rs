@@ -140,8 +140,10 @@ impl RequestRow {
         RequestStatus::parse(&self.status).ok_or_else(|| corrupt("status", &self.status))
     }
 
-    pub fn into_request(self) -> Result<Request, RepositoryError> {
+    /// The request, with its requester's display name (see `requests::names`).
+    pub fn into_request(self, requester_name: String) -> Result<Request, RepositoryError> {
         Ok(Request {
+            requester_name,
             id: RequestId(self.id),
             status: self.status()?,
             priority: Priority::parse(&self.priority).map_err(|e| corrupt("priority", e))?,

@@ -27,6 +27,47 @@ async fn booking_creates_a_pending_request_for_the_default_designer() {
 }
 
 #[actix_web::test]
+async fn every_request_names_its_requester_so_a_designer_needs_no_user_list() {
+    let app = TestApp::spawn().await;
+    let alice = app.login("alice@example.com").await;
+    let bob = app.login("bob@example.com").await;
+    let designer = app.login("designer@example.com").await;
+    let date = app.date_ahead(2).await;
+    let (_, created) = app.book(&alice, &date, "Poster").await;
+    assert_eq!(created["requesterName"], "Alice");
+    app.book(&bob, &date, "Flyer").await;
+    app.book(&alice, &date, "Banner").await;
+    let (status, page) = app.get("/api/requests", &designer).await;
+    assert_eq!(status, StatusCode::OK);
+    let mut names: Vec<(&str, &str)> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["title"].as_str().unwrap(),
+                r["requesterName"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [("Banner", "Alice"), ("Flyer", "Bob"), ("Poster", "Alice")]
+    );
+    let id = created["id"].as_i64().unwrap();
+    let (_, moved) = app
+        .send(
+            Method::PATCH,
+            &format!("/api/requests/{id}/status"),
+            Some(&designer),
+            Some(json!({"status": "in_progress"})),
+        )
+        .await;
+    assert_eq!(moved["requesterName"], "Alice");
+}
+
+#[actix_web::test]
 async fn booking_errors_name_the_rule() {
     let app = TestApp::spawn().await;
     let admin = app.login("admin@example.com").await;
