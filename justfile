@@ -2,6 +2,12 @@
 
 set shell := ["bash", "-euo", "pipefail", "-c"]
 
+# Dev mode's directory (local clusters, dev secret), explicit so that every
+# recipe and the binary agree whatever checkout built the binary last.
+export LOCAL_DB_DIR := env_var_or_default("LOCAL_DB_DIR", justfile_directory() / ".data")
+server_bin := env_var_or_default("CARGO_TARGET_DIR", justfile_directory() / "target") / "debug/request-desk"
+export REQUEST_DESK_BIN := env_var_or_default("REQUEST_DESK_BIN", server_bin)
+
 # List the recipes.
 default:
     @just --list
@@ -21,7 +27,7 @@ test-rust:
 test-hub:
     cargo build --workspace --tests
     cd tests/hub && npm ci --no-audit --no-fund
-    cd tests/hub && DATABASE_URL="${DATABASE_URL:-$(../../target/debug/request-desk local-db --test)}" npm test
+    cd tests/hub && DATABASE_URL="${DATABASE_URL:-$("{{server_bin}}" local-db --test)}" npm test
 
 # The web client's unit tests (Vitest).
 test-web:
@@ -30,12 +36,12 @@ test-web:
 # The web client end to end in real Chromium (the server over a fresh database): live updates, phones, axe-core, both languages. Writes no tracked file.
 e2e: web
     cargo build --workspace --tests
-    cd web && DATABASE_URL="${DATABASE_URL:-$(../target/debug/request-desk local-db --test)}" npm run e2e
+    cd web && DATABASE_URL="${DATABASE_URL:-$("{{server_bin}}" local-db --test)}" npm run e2e
 
 # The e2e run that also refreshes docs/screenshots/ (desktop and phone, English and Persian).
 screenshots: web
     cargo build --bin request-desk
-    cd web && E2E_SCREENSHOTS=1 DATABASE_URL="${DATABASE_URL:-$(../target/debug/request-desk local-db --test)}" npm run e2e
+    cd web && E2E_SCREENSHOTS=1 DATABASE_URL="${DATABASE_URL:-$("{{server_bin}}" local-db --test)}" npm run e2e
 
 # Formatting and lints, as CI runs them.
 lint:
@@ -58,10 +64,9 @@ web:
 web-if-node:
     if [ -f web/package.json ] && command -v npm >/dev/null 2>&1; then just web; else echo "web client not built (needs Node.js and web/); the API still runs"; fi
 
-# Stop the local dev and test PostgreSQL clusters.
+# Stop the local dev and test PostgreSQL clusters if they run (builds and starts nothing).
 stop-db:
-    cargo run --quiet --bin request-desk -- local-db --stop || true
-    cargo run --quiet --bin request-desk -- local-db --test --stop || true
+    @if [ -x "{{server_bin}}" ]; then "{{server_bin}}" local-db --stop; "{{server_bin}}" local-db --test --stop; else echo "no request-desk binary at {{server_bin}}: nothing was started by it"; fi
 
 # Benchmark suite (release build): 1,000, 10,000 and 50,000 hub connections (50,000 only where the open-file limit can be raised), 500 contended bookings, availability, refetch stampede; rewrites docs/benchmarks.md.
 bench:

@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use request_desk_infrastructure::hub::HubConfig;
-use request_desk_infrastructure::local_postgres::{project_root, LocalCluster, LocalClusterConfig};
+use request_desk_local_postgres::{LocalCluster, LocalClusterConfig};
 use request_desk_server::{Application, ServerSettings};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -23,11 +23,17 @@ pub fn server_url() -> &'static str {
     URL.get_or_init(|| match std::env::var("DATABASE_URL") {
         Ok(url) if !url.is_empty() => url,
         _ => {
-            let cluster = LocalCluster::start(LocalClusterConfig::test(&project_root()))
+            let dir = request_desk_server::config::local_db_dir(
+                std::env::var_os("LOCAL_DB_DIR")
+                    .filter(|d| !d.is_empty())
+                    .as_deref()
+                    .map(std::path::Path::new),
+            );
+            let cluster = LocalCluster::start(LocalClusterConfig::test(&dir))
                 .expect("start the local test cluster");
             let url = cluster.url_for("postgres");
-            // Shared by every test process: never stopped by one of them.
-            cluster.keep_running();
+            // Shared by every test process: pinned, never stopped by one of them.
+            cluster.keep_running().expect("pin the local test cluster");
             url
         }
     })
