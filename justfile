@@ -7,6 +7,9 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 export LOCAL_DB_DIR := env_var_or_default("LOCAL_DB_DIR", justfile_directory() / ".data")
 server_bin := env_var_or_default("CARGO_TARGET_DIR", justfile_directory() / "target") / "debug/request-desk"
 export REQUEST_DESK_BIN := env_var_or_default("REQUEST_DESK_BIN", server_bin)
+# Cargo features for every build, e.g. `request-desk-server/bundled-libpq`
+# (libpq built from source; tools/dev sets it when libpq-dev is missing).
+features := if env_var_or_default("REQUEST_DESK_FEATURES", "") == "" { "" } else { "--features " + env_var("REQUEST_DESK_FEATURES") }
 
 # List the recipes.
 default:
@@ -14,18 +17,18 @@ default:
 
 # Run the service with zero configuration: local PostgreSQL, demo users, web client (built if Node is present).
 run: web-if-node
-    cargo run --bin request-desk
+    cargo run {{features}} --bin request-desk
 
 # Run every test: Rust unit and integration tests, the hub suite with the official SignalR client, the web client's unit tests and its end-to-end tests in Chromium.
 test: test-rust test-hub test-web e2e
 
 # Rust tests (domain units, adapters and HTTP against a real PostgreSQL).
 test-rust:
-    if cargo nextest --version >/dev/null 2>&1; then cargo nextest run --workspace; else cargo test --workspace; fi
+    if cargo nextest --version >/dev/null 2>&1; then cargo nextest run --workspace {{features}}; else cargo test --workspace {{features}}; fi
 
 # The hub suite: the real @microsoft/signalr client against the real server.
 test-hub:
-    cargo build --workspace --tests
+    cargo build --workspace --tests {{features}}
     cd tests/hub && npm ci --no-audit --no-fund
     cd tests/hub && DATABASE_URL="${DATABASE_URL:-$("{{server_bin}}" local-db --test)}" npm test
 
@@ -35,25 +38,25 @@ test-web:
 
 # The web client end to end in real Chromium (the server over a fresh database): live updates, phones, axe-core, both languages. Writes no tracked file.
 e2e: web
-    cargo build --workspace --tests
+    cargo build --workspace --tests {{features}}
     cd web && DATABASE_URL="${DATABASE_URL:-$("{{server_bin}}" local-db --test)}" npm run e2e
 
 # The e2e run that also refreshes docs/screenshots/ (desktop and phone, English and Persian).
 screenshots: web
-    cargo build --bin request-desk
+    cargo build {{features}} --bin request-desk
     cd web && E2E_SCREENSHOTS=1 DATABASE_URL="${DATABASE_URL:-$("{{server_bin}}" local-db --test)}" npm run e2e
 
 # Formatting and lints, as CI runs them.
 lint:
     cargo fmt --all -- --check
-    cargo clippy --workspace --all-targets -- -D warnings
+    cargo clippy --workspace --all-targets {{features}} -- -D warnings
 
 # Everything CI checks.
 ci: lint test
 
 # Apply migrations to DATABASE_URL (or the local dev database).
 migrate:
-    cargo run --bin request-desk -- migrate
+    cargo run {{features}} --bin request-desk -- migrate
 
 # Install and build the web client into web/dist.
 web:
