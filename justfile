@@ -29,12 +29,12 @@ test-rust:
 # The hub suite: the real @microsoft/signalr client against the real server.
 test-hub:
     cargo build --workspace --tests {{features}}
-    cd tests/hub && npm ci --no-audit --no-fund
+    just npm-packages tests/hub
     cd tests/hub && DATABASE_URL="${DATABASE_URL:-$("{{server_bin}}" local-db --test)}" npm test
 
 # The web client's unit tests (Vitest).
-test-web:
-    cd web && npm ci --no-audit --no-fund && npm test
+test-web: (npm-packages "web")
+    cd web && npm test
 
 # The web client end to end in real Chromium (the server over a fresh database): live updates, phones, axe-core, both languages. Writes no tracked file.
 e2e: web
@@ -58,9 +58,14 @@ ci: lint test
 migrate:
     cargo run {{features}} --bin request-desk -- migrate
 
-# Install and build the web client into web/dist.
-web:
-    cd web && npm ci --no-audit --no-fund && npm run build
+# Install and build the web client into web/dist (each step only when its inputs changed).
+web: (npm-packages "web")
+    @if [ -f web/dist/index.html ] && [ -z "$(find web/src web/index.html web/package.json web/package-lock.json web/vite.config.ts web/tsconfig.json -newer web/dist/index.html -print -quit)" ]; then echo "web/dist is up to date"; else cd web && npm run build; fi
+
+# `npm ci` in a directory, unless its node_modules was installed after package-lock.json last changed.
+[private]
+npm-packages dir:
+    @if [ -f "{{dir}}/node_modules/.package-lock.json" ] && [ "{{dir}}/node_modules/.package-lock.json" -nt "{{dir}}/package-lock.json" ]; then echo "{{dir}}: npm packages are up to date"; else cd "{{dir}}" && npm ci --no-audit --no-fund; fi
 
 # Build the web client when Node is installed and the client exists; otherwise the API runs alone.
 [private]
