@@ -30,7 +30,7 @@ test-rust:
 test-hub:
     cargo build --workspace --tests {{features}}
     just npm-packages tests/hub
-    cd tests/hub && DATABASE_URL="${DATABASE_URL:-$("{{server_bin}}" local-db --test)}" npm test
+    cd tests/hub && npm test
 
 # The web client's unit tests (Vitest).
 test-web: (npm-packages "web")
@@ -39,12 +39,12 @@ test-web: (npm-packages "web")
 # The web client end to end in real Chromium (the server over a fresh database): live updates, phones, axe-core, both languages. Writes no tracked file.
 e2e: web
     cargo build --workspace --tests {{features}}
-    cd web && DATABASE_URL="${DATABASE_URL:-$("{{server_bin}}" local-db --test)}" npm run e2e
+    cd web && npm run e2e
 
 # The e2e run that also refreshes docs/screenshots/ (desktop and phone, English and Persian).
 screenshots: web
     cargo build {{features}} --bin request-desk
-    cd web && E2E_SCREENSHOTS=1 DATABASE_URL="${DATABASE_URL:-$("{{server_bin}}" local-db --test)}" npm run e2e
+    cd web && E2E_SCREENSHOTS=1 npm run e2e
 
 # Formatting and lints, as CI runs them.
 lint:

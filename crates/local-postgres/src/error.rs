@@ -86,6 +86,14 @@ pub enum LocalClusterError {
         /// The configured port.
         wanted: u16,
     },
+    /// Filling a template database failed.
+    #[error("preparing the template database {template}: {message}")]
+    PrepareTemplate {
+        /// The template's name.
+        template: String,
+        /// What the preparation said.
+        message: String,
+    },
     /// The server did not accept connections in time.
     #[error("PostgreSQL on 127.0.0.1:{port} did not accept connections within {waited:?}{detail}")]
     NotReady {

@@ -31,11 +31,13 @@
 //! * `cluster` — [`LocalCluster`], the handle;
 //! * `server`, `tools`, `binaries`, `process` — `pg_ctl` and friends, run as
 //!   the right user, found on the machine;
+//! * [`databases`] — a database per test, cloned from a template migrated once;
 //! * [`error`] — [`LocalClusterError`].
 
 pub mod binaries;
 mod cluster;
 pub mod config;
+pub mod databases;
 pub mod error;
 pub mod lease;
 pub mod placement;
@@ -49,5 +51,6 @@ mod test_support;
 pub use binaries::find_bin_dir;
 pub use cluster::LocalCluster;
 pub use config::{validate_database_name, LocalClusterConfig, DEV_PORT, TEST_PORT};
+pub use databases::Databases;
 pub use error::LocalClusterError;
 pub use tools::effective_uid;

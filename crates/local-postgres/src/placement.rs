@@ -96,7 +96,7 @@ impl Layout {
 
 /// 48 bits of FNV-1a over the path's bytes, in hex: stable across Rust
 /// versions and machines, short enough for the socket path.
-fn short_hash(path: &Path) -> String {
+pub(crate) fn short_hash(path: &Path) -> String {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for byte in path.as_os_str().as_encoded_bytes() {
         hash ^= u64::from(*byte);

@@ -43,6 +43,14 @@ pub enum Command {
         /// Its port.
         #[arg(long, requires = "data_dir")]
         port: Option<u16>,
+        /// Print the URL of a fresh database for one test instead, cloned from
+        /// a template migrated once, on `DATABASE_URL`'s server when set, else
+        /// on the test cluster.
+        #[arg(long, conflicts_with_all = ["stop", "data_dir"])]
+        new_database: bool,
+        /// The new database's name prefix (`<prefix>_<random>`).
+        #[arg(long, default_value = "test")]
+        prefix: String,
     },
 }
 

@@ -4,8 +4,9 @@ use anyhow::{bail, Context};
 use clap::Parser;
 use request_desk_domain::hold::HoldTtl;
 use request_desk_infrastructure::postgres::{self, PoolConfig};
-use request_desk_local_postgres::{LocalCluster, LocalClusterConfig};
+use request_desk_local_postgres::{Databases, LocalCluster, LocalClusterConfig};
 use request_desk_server::config::{self, Cli, Command};
+use request_desk_server::test_databases;
 use request_desk_server::{seed, telemetry, Application, ServerSettings};
 
 fn main() -> anyhow::Result<()> {
@@ -20,8 +21,17 @@ fn main() -> anyhow::Result<()> {
         stop,
         data_dir,
         port,
+        new_database,
+        prefix,
     }) = cli.command.clone()
     {
+        if new_database {
+            let admin = test_databases::admin_url(config.database_url.as_deref(), &local_db_dir)?;
+            let databases = Databases::new(&admin);
+            let name = test_databases::create(&databases, &prefix)?;
+            println!("{}", databases.url_for(&name));
+            return Ok(());
+        }
         return local_db(&local_db_dir, test, stop, data_dir.zip(port));
     }
 
