@@ -20,19 +20,16 @@ if ! "$venv/bin/schemathesis" --version 2>/dev/null | grep -q "$version"; then
     "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$version"
 fi
 
-bin=target/debug/request-desk
-base_url="${DATABASE_URL:-$("$bin" local-db --test)}"
-db="contract_$$"
-admin_url="${base_url%/*}/postgres"
-psql -q "$admin_url" -c "CREATE DATABASE $db" >/dev/null
+bin="${REQUEST_DESK_BIN:-target/debug/request-desk}"
+# A fresh migrated database (on DATABASE_URL's server, else the test cluster), as every suite gets one.
+db_url="$("$bin" local-db --test --new-database --prefix contract)"
 log="target/schemathesis/server.log"
-DATABASE_URL="${base_url%/*}/$db" JWT_SECRET="contract-test-secret-0123456789" SEED_DEMO=true \
+DATABASE_URL="$db_url" JWT_SECRET="contract-test-secret-0123456789" SEED_DEMO=true \
     BIND_ADDR="127.0.0.1:$port" WEB_DIST_DIR=/nonexistent "$bin" serve >"$log" 2>&1 &
 server=$!
 cleanup() {
     kill "$server" 2>/dev/null || true
     wait "$server" 2>/dev/null || true
-    psql -q "$admin_url" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
 

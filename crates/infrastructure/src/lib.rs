@@ -4,12 +4,10 @@
 //! * [`live`] — the change stream's listener, the relay, the hub mapping of
 //!   live events, and the hub endpoint over the `signalr-actix` engine.
 //! * [`hub`] — the hub endpoint ([`live::endpoint`]) under the name callers use.
-//! * [`local_postgres`] — the project-local PostgreSQL cluster for dev mode and tests.
 //! * [`password`] — argon2 password hashing; [`clock`] — the system clock.
 
 pub mod clock;
 pub mod live;
 pub use live::endpoint as hub;
-pub mod local_postgres;
 pub mod password;
 pub mod postgres;

@@ -33,10 +33,10 @@ pub enum Command {
     Openapi,
     /// Start (or reuse) the project-local PostgreSQL, print its URL and leave it running.
     LocalDb {
-        /// The test cluster (`.data/test-postgres`, port 54339) instead of the dev one.
+        /// The test cluster (`<LOCAL_DB_DIR>/test-postgres`, port 54339 or `TEST_PG_PORT`) instead of the dev one.
         #[arg(long)]
         test: bool,
-        /// Stop the cluster instead.
+        /// Stop the cluster instead, if it runs (never starts one).
         #[arg(long)]
         stop: bool,
         /// A throw-away test cluster in this directory instead (tests that restart PostgreSQL).
@@ -45,6 +45,14 @@ pub enum Command {
         /// Its port.
         #[arg(long, requires = "data_dir")]
         port: Option<u16>,
+        /// Print the URL of a fresh database for one test instead, cloned from
+        /// a template migrated once, on `DATABASE_URL`'s server when set, else
+        /// on the test cluster.
+        #[arg(long, conflicts_with_all = ["stop", "data_dir"])]
+        new_database: bool,
+        /// The new database's name prefix (`<prefix>_<random>`).
+        #[arg(long, default_value = "test")]
+        prefix: String,
     },
 }
 
@@ -207,6 +215,11 @@ pub struct Config {
         default_value_t = 20
     )]
     pub registration_limit_per_address: u32,
+    /// Dev mode's directory: the local PostgreSQL clusters (`postgres/`,
+    /// `test-postgres/`) and the generated JWT secret. Default: `.data` in the
+    /// checkout this binary was built from.
+    #[arg(long, global = true, env = "LOCAL_DB_DIR")]
+    pub local_db_dir: Option<PathBuf>,
 }
 
 impl Config {
@@ -258,13 +271,31 @@ impl Config {
     }
 }
 
+/// The checkout this binary was built from, fixed at build time (no search
+/// at run time); the current directory if it is gone (a binary copied to
+/// another machine). Dev mode keeps its files there, and the web client is
+/// looked for in its `web/dist`.
+pub fn checkout_dir() -> PathBuf {
+    let built = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    built.canonicalize().unwrap_or_else(|_| PathBuf::from("."))
+}
+
+/// Dev mode's directory: `configured` (`LOCAL_DB_DIR`), else `.data` in
+/// [`checkout_dir`].
+pub fn local_db_dir(configured: Option<&std::path::Path>) -> PathBuf {
+    configured.map_or_else(
+        || checkout_dir().join(".data"),
+        std::path::Path::to_path_buf,
+    )
+}
+
 /// A signing secret for dev mode, generated once and kept in
-/// `<root>/.data/dev-jwt-secret` (readable by its owner only) so tokens
-/// survive restarts.
-pub fn dev_secret(root: &std::path::Path) -> anyhow::Result<String> {
+/// `<dir>/dev-jwt-secret` (readable by its owner only) so tokens survive
+/// restarts; `dir` is [`local_db_dir`].
+pub fn dev_secret(dir: &std::path::Path) -> anyhow::Result<String> {
     use anyhow::Context;
     use rand::distributions::{Alphanumeric, DistString};
-    let path = root.join(".data/dev-jwt-secret");
+    let path = dir.join("dev-jwt-secret");
     if let Ok(secret) = std::fs::read_to_string(&path) {
         if secret.trim().len() >= 16 {
             restrict_to_owner(&path)?;
@@ -272,7 +303,7 @@ pub fn dev_secret(root: &std::path::Path) -> anyhow::Result<String> {
         }
     }
     let secret = Alphanumeric.sample_string(&mut rand::thread_rng(), 48);
-    std::fs::create_dir_all(root.join(".data"))?;
+    std::fs::create_dir_all(dir)?;
     write_owner_only(&path, &secret).with_context(|| format!("writing {}", path.display()))?;
     Ok(secret)
 }
@@ -324,14 +355,18 @@ mod tests {
     #[test]
     fn the_dev_secret_is_readable_by_its_owner_only_and_kept() {
         let root = std::env::temp_dir().join(format!("rd-secret-{}", uuid_like()));
-        let first = dev_secret(&root).unwrap();
+        let first = dev_secret(&root.join(".data")).unwrap();
         let path = root.join(".data/dev-jwt-secret");
         assert_eq!(mode(&path), 0o600);
-        assert_eq!(dev_secret(&root).unwrap(), first, "kept across restarts");
+        assert_eq!(
+            dev_secret(&root.join(".data")).unwrap(),
+            first,
+            "kept across restarts"
+        );
         // One written world-readable before is tightened.
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
-        assert_eq!(dev_secret(&root).unwrap(), first);
+        assert_eq!(dev_secret(&root.join(".data")).unwrap(), first);
         assert_eq!(mode(&path), 0o600);
         std::fs::remove_dir_all(&root).unwrap();
     }

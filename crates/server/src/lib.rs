@@ -16,6 +16,7 @@ pub mod rate_limit;
 pub mod routes;
 pub mod seed;
 pub mod telemetry;
+pub mod test_databases;
 pub mod web_client;
 
 pub use app::{Application, Limits, ServerSettings};

@@ -3,9 +3,10 @@
 use anyhow::{bail, Context};
 use clap::Parser;
 use request_desk_domain::hold::HoldTtl;
-use request_desk_infrastructure::local_postgres::{project_root, LocalCluster, LocalClusterConfig};
 use request_desk_infrastructure::postgres::{self, PoolConfig};
-use request_desk_server::config::{Cli, Command};
+use request_desk_local_postgres::{Databases, LocalCluster, LocalClusterConfig};
+use request_desk_server::config::{self, Cli, Command};
+use request_desk_server::test_databases;
 use request_desk_server::{seed, telemetry, Application, ServerSettings};
 
 fn main() -> anyhow::Result<()> {
@@ -20,49 +21,34 @@ fn main() -> anyhow::Result<()> {
         );
         return Ok(());
     }
-    let root = project_root();
+    let local_db_dir = config::local_db_dir(config.local_db_dir.as_deref());
 
     if let Some(Command::LocalDb {
         test,
         stop,
         data_dir,
         port,
+        new_database,
+        prefix,
     }) = cli.command.clone()
     {
-        let cluster_config = match (data_dir, port) {
-            (Some(data_dir), Some(port)) => LocalClusterConfig {
-                data_dir,
-                port,
-                ..LocalClusterConfig::test(&root)
-            },
-            _ if test => LocalClusterConfig::test(&root),
-            _ => LocalClusterConfig::dev(&root),
-        };
-        let mut cluster =
-            LocalCluster::start(cluster_config).context("starting the local PostgreSQL")?;
-        if stop {
-            cluster.stop().context("stopping the local PostgreSQL")?;
-            eprintln!("stopped");
-        } else {
-            println!(
-                "{}",
-                if test {
-                    cluster.url_for("postgres")
-                } else {
-                    cluster.database_url()
-                }
-            );
-            cluster.keep_running();
+        if new_database {
+            let admin = test_databases::admin_url(config.database_url.as_deref(), &local_db_dir)?;
+            let databases = Databases::new(&admin);
+            let name = test_databases::create(&databases, &prefix)?;
+            println!("{}", databases.url_for(&name));
+            return Ok(());
         }
-        return Ok(());
+        return local_db(&local_db_dir, test, stop, data_dir.zip(port));
     }
 
-    // Dev mode: the project-local cluster, stopped when `cluster` drops at the end.
+    // Dev mode: the project-local cluster, left when `cluster` drops at the
+    // end (the last dev server to leave stops it).
     let mut cluster = None;
     let database_url = match &config.database_url {
         Some(url) => url.clone(),
         None => {
-            let local = LocalCluster::start(LocalClusterConfig::dev(&root))
+            let local = LocalCluster::start(LocalClusterConfig::dev(&local_db_dir))
                 .context("starting the local PostgreSQL (dev mode)")?;
             let url = local.database_url();
             cluster = Some(local);
@@ -87,13 +73,13 @@ fn main() -> anyhow::Result<()> {
 
     let jwt_secret = match (&config.jwt_secret, config.dev_mode()) {
         (Some(secret), _) => secret.0.clone(),
-        (None, true) => request_desk_server::config::dev_secret(&root)?,
+        (None, true) => config::dev_secret(&local_db_dir)?,
         (None, false) => bail!("JWT_SECRET must be set (at least 16 characters) when DATABASE_URL is set; see .env.example"),
     };
     let web_dist = config
         .web_dist_dir
         .clone()
-        .unwrap_or_else(|| root.join("web/dist"));
+        .unwrap_or_else(|| config::checkout_dir().join("web/dist"));
     let settings = ServerSettings {
         database_url,
         pool_size: config.database_pool_size,
@@ -123,4 +109,50 @@ fn main() -> anyhow::Result<()> {
     });
     drop(cluster);
     result
+}
+
+/// `request-desk local-db`: start (or reuse) a local cluster, pin it and
+/// print its URL; or, with `--stop`, stop it if it runs.
+fn local_db(
+    dir: &std::path::Path,
+    test: bool,
+    stop: bool,
+    throw_away: Option<(std::path::PathBuf, u16)>,
+) -> anyhow::Result<()> {
+    let cluster_config = match throw_away {
+        Some((data_dir, port)) => LocalClusterConfig {
+            data_dir,
+            port,
+            ..LocalClusterConfig::test(dir)
+        },
+        None if test => LocalClusterConfig::test(dir),
+        None => LocalClusterConfig::dev(dir),
+    };
+    if stop {
+        let data_dir = cluster_config.data_dir.clone();
+        let was_running = LocalCluster::stop_if_running(cluster_config)
+            .context("stopping the local PostgreSQL")?;
+        eprintln!(
+            "{} {}",
+            if was_running {
+                "stopped"
+            } else {
+                "not running:"
+            },
+            data_dir.display()
+        );
+        return Ok(());
+    }
+    let cluster = LocalCluster::start(cluster_config).context("starting the local PostgreSQL")?;
+    println!(
+        "{}",
+        if test {
+            cluster.url_for("postgres")
+        } else {
+            cluster.database_url()
+        }
+    );
+    cluster
+        .keep_running()
+        .context("pinning the local PostgreSQL")
 }

@@ -2,9 +2,11 @@
 // `request-desk` server per test file, plus small REST and SignalR helpers.
 //
 // Environment:
-//   DATABASE_URL      admin connection to a PostgreSQL server (required), e.g.
-//                     postgres://postgres@127.0.0.1:54339/postgres. Each test
-//                     file creates `hubtest_<random>` there and drops it.
+//   DATABASE_URL      admin connection to a PostgreSQL server, e.g.
+//                     postgres://postgres@127.0.0.1:54339/postgres; unset →
+//                     the project's local test cluster. Each test file gets
+//                     `hubtest_<random>` from `request-desk local-db --test
+//                     --new-database` (migrated) and drops it.
 //   REQUEST_DESK_BIN  server binary (default: <repo>/target/debug/request-desk)
 //   TEST_LOG          when set, the server's output is copied to stderr.
 
@@ -70,32 +72,32 @@ export function freePort() {
   });
 }
 
-function adminUrl() {
-  const url = process.env.DATABASE_URL;
-  if (!url) {
-    throw new Error(
-      "DATABASE_URL must point at a PostgreSQL server the suite may create databases on " +
-        "(e.g. postgres://postgres@127.0.0.1:54339/postgres)",
-    );
-  }
-  return url;
+/** The maintenance database of the server `databaseUrl` lives on. */
+function adminUrlOf(databaseUrl) {
+  const url = new URL(databaseUrl);
+  url.pathname = "/postgres";
+  return url.toString();
 }
 
-async function psql(sql) {
-  await execFileAsync("psql", [adminUrl(), "-v", "ON_ERROR_STOP=1", "-q", "-c", sql]);
+async function psql(url, sql) {
+  await execFileAsync("psql", [url, "-v", "ON_ERROR_STOP=1", "-q", "-c", sql]);
 }
 
-/** Creates a fresh database; returns its name and URL. */
+/**
+ * Creates a fresh, migrated database (`request-desk local-db --test
+ * --new-database`: cloned from a template migrated once, on DATABASE_URL's
+ * server when set, else on the project's test cluster); its name and URL.
+ */
 export async function createDatabase() {
-  const name = `hubtest_${randomBytes(6).toString("hex")}`;
-  await psql(`CREATE DATABASE ${name}`);
-  const url = new URL(adminUrl());
-  url.pathname = `/${name}`;
-  return { name, url: url.toString() };
+  const { stdout } = await execFileAsync(serverBinary(), ["local-db", "--test", "--new-database", "--prefix", "hubtest"], {
+    env: { ...process.env, RUST_LOG: "warn" },
+  });
+  const url = stdout.trim().split("\n").pop();
+  return { name: new URL(url).pathname.slice(1), url };
 }
 
-export async function dropDatabase(name) {
-  await psql(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+export async function dropDatabase(db) {
+  await psql(adminUrlOf(db.url), `DROP DATABASE IF EXISTS ${db.name} WITH (FORCE)`);
 }
 
 function serverBinary() {
@@ -201,7 +203,7 @@ export async function startEnvironment() {
   try {
     server = await startServer({ port, databaseUrl: db.url, jwtSecret });
   } catch (error) {
-    await dropDatabase(db.name).catch(() => {});
+    await dropDatabase(db).catch(() => {});
     throw error;
   }
   const env = {
@@ -226,7 +228,7 @@ export async function startEnvironment() {
     },
     async teardown() {
       await server?.stop();
-      await dropDatabase(db.name);
+      await dropDatabase(db);
     },
   };
   return env;

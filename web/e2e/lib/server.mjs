@@ -33,13 +33,19 @@ function withDatabase(url, name) {
   return parsed.toString();
 }
 
-/** The PostgreSQL server to create the test database on. */
-function serverUrl(binary) {
-  if (process.env.DATABASE_URL) return process.env.DATABASE_URL;
-  // Zero configuration: the project's local test cluster (started or reused).
-  const out = execFileSync(binary, ['local-db', '--test'], { encoding: 'utf8', cwd: repoDir });
+/**
+ * A fresh, migrated database for this server (`request-desk local-db --test
+ * --new-database`: cloned from a template migrated once, on DATABASE_URL's
+ * server when set, else on the project's local test cluster); its URL.
+ */
+function newDatabase(binary) {
+  const out = execFileSync(binary, ['local-db', '--test', '--new-database', '--prefix', 'e2e'], {
+    encoding: 'utf8',
+    cwd: repoDir,
+    env: { ...process.env, RUST_LOG: 'warn' },
+  });
   const match = out.match(/postgres(?:ql)?:\/\/\S+/g);
-  if (!match) throw new Error(`request-desk local-db --test printed no URL:\n${out}`);
+  if (!match) throw new Error(`request-desk local-db --new-database printed no URL:\n${out}`);
   return match[match.length - 1];
 }
 
@@ -68,9 +74,9 @@ export async function startServer({ env = {} } = {}) {
   if (!existsSync(join(dist, 'index.html'))) throw new Error(`no web build in ${dist}: run \`npm run build\``);
   mkdirSync(artifactsDir, { recursive: true });
 
-  const admin = serverUrl(binary);
-  const dbName = `e2e_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
-  psql(admin, `CREATE DATABASE ${dbName}`);
+  const databaseUrl = newDatabase(binary);
+  const dbName = new URL(databaseUrl).pathname.slice(1);
+  const admin = withDatabase(databaseUrl, 'postgres');
 
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
@@ -79,7 +85,7 @@ export async function startServer({ env = {} } = {}) {
     cwd: repoDir,
     env: {
       ...process.env,
-      DATABASE_URL: withDatabase(admin, dbName),
+      DATABASE_URL: databaseUrl,
       BIND_ADDR: `127.0.0.1:${port}`,
       JWT_SECRET: randomBytes(24).toString('hex'),
       SEED_DEMO: 'true',

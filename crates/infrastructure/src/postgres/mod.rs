@@ -120,6 +120,22 @@ pub fn health_pool(database_url: &str) -> PgPool {
     )
 }
 
+/// Names what the embedded migrations build: their count and the newest
+/// version (`4_20261201110001`). Test databases are cloned from a template
+/// migrated once and named by it, so adding a migration makes a new
+/// template.
+pub fn migrations_key() -> String {
+    use diesel::migration::MigrationSource;
+    let versions: Vec<String> = MigrationSource::<diesel::pg::Pg>::migrations(&MIGRATIONS)
+        .map(|all| all.iter().map(|m| m.name().version().to_string()).collect())
+        .unwrap_or_default();
+    format!(
+        "{}_{}",
+        versions.len(),
+        versions.iter().max().map_or("none", String::as_str)
+    )
+}
+
 /// Applies pending migrations; returns the versions applied.
 pub fn run_migrations(pool: &PgPool) -> Result<Vec<String>, RepositoryError> {
     use diesel::RunQueryDsl;

@@ -3,59 +3,36 @@
 //! The PostgreSQL server comes from `DATABASE_URL` when set (used as the
 //! admin connection), else the project-local test cluster is started (once,
 //! shared by every test process). Each test gets a database of its own,
-//! dropped when the test's `TestApp` drops.
+//! cloned from a template migrated once (the same path as `request-desk
+//! local-db --new-database`, which the hub suite and e2e use), dropped when
+//! the test's `TestApp` drops.
 
 use std::sync::OnceLock;
 
-use diesel::{Connection, PgConnection, RunQueryDsl};
+use diesel::{Connection, PgConnection};
 use request_desk_infrastructure::hub::HubConfig;
-use request_desk_infrastructure::local_postgres::{project_root, LocalCluster, LocalClusterConfig};
-use request_desk_server::{Application, ServerSettings};
+use request_desk_local_postgres::Databases;
+use request_desk_server::{test_databases, Application, ServerSettings};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 pub const JWT_SECRET: &str = "integration-test-secret-0123456789";
 pub const PASSWORD: &str = "demo-password";
 
-/// The admin URL of the PostgreSQL server the tests use.
-pub fn server_url() -> &'static str {
-    static URL: OnceLock<String> = OnceLock::new();
-    URL.get_or_init(|| match std::env::var("DATABASE_URL") {
-        Ok(url) if !url.is_empty() => url,
-        _ => {
-            let cluster = LocalCluster::start(LocalClusterConfig::test(&project_root()))
-                .expect("start the local test cluster");
-            let url = cluster.url_for("postgres");
-            // Shared by every test process: never stopped by one of them.
-            cluster.keep_running();
-            url
-        }
+/// The PostgreSQL server the tests make their databases on.
+pub fn databases() -> &'static Databases {
+    static DATABASES: OnceLock<Databases> = OnceLock::new();
+    DATABASES.get_or_init(|| {
+        let dir = request_desk_server::config::local_db_dir(
+            std::env::var_os("LOCAL_DB_DIR")
+                .filter(|d| !d.is_empty())
+                .as_deref()
+                .map(std::path::Path::new),
+        );
+        let url = test_databases::admin_url(std::env::var("DATABASE_URL").ok().as_deref(), &dir)
+            .expect("the test PostgreSQL server");
+        Databases::new(&url)
     })
-}
-
-/// `url` with its database name replaced.
-pub fn url_for_database(url: &str, database: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (url, None),
-    };
-    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
-    let host_part = match base[scheme_end..].find('/') {
-        Some(i) => &base[..scheme_end + i],
-        None => base,
-    };
-    match query {
-        Some(q) => format!("{host_part}/{database}?{q}"),
-        None => format!("{host_part}/{database}"),
-    }
-}
-
-fn admin_execute(sql: &str) {
-    let mut conn =
-        PgConnection::establish(server_url()).expect("connect to the test PostgreSQL server");
-    diesel::sql_query(sql)
-        .execute(&mut conn)
-        .unwrap_or_else(|e| panic!("{sql}: {e}"));
 }
 
 /// A database that exists for one test and is dropped afterwards.
@@ -65,11 +42,23 @@ pub struct TestDatabase {
 }
 
 impl TestDatabase {
+    /// A fresh database with every migration applied.
     pub fn create() -> Self {
-        let name = format!("test_{}", uuid::Uuid::new_v4().simple());
-        admin_execute(&format!("CREATE DATABASE {name}"));
+        let name = test_databases::create(databases(), "test").expect("create a test database");
+        Self::named(name)
+    }
+
+    /// A fresh database without migrations.
+    pub fn create_empty() -> Self {
+        let name = databases()
+            .create_empty("test")
+            .expect("create an empty test database");
+        Self::named(name)
+    }
+
+    fn named(name: String) -> Self {
         TestDatabase {
-            url: url_for_database(server_url(), &name),
+            url: databases().url_for(&name),
             name,
         }
     }
@@ -82,9 +71,9 @@ impl TestDatabase {
 
 impl Drop for TestDatabase {
     fn drop(&mut self) {
-        let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+        let name = std::mem::take(&mut self.name);
         // Off the async runtime, whatever thread drops us.
-        let _ = std::thread::spawn(move || admin_execute(&sql)).join();
+        let _ = std::thread::spawn(move || databases().drop_database(&name)).join();
     }
 }
 

@@ -112,7 +112,7 @@ async fn outside_dev_mode_the_server_refuses_to_start_without_a_jwt_secret() {
 
 #[actix_web::test]
 async fn migrate_applies_pending_migrations_and_exits() {
-    let db = crate::helpers::TestDatabase::create();
+    let db = crate::helpers::TestDatabase::create_empty();
     let first = binary()
         .arg("migrate")
         .env("DATABASE_URL", &db.url)
