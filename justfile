@@ -92,7 +92,7 @@ bench:
     cargo build --release -p request-desk-server -p request-desk-bench
     ulimit -n 250000 2>/dev/null || true; target/release/request-desk-bench suite --connections 1000,10000,50000 --bookings 500 --wait-quiet-secs 300 --json target/bench/report.json --markdown docs/benchmarks.md --command "just bench"
 
-# A short benchmark (1,000 connections, 200 bookings) that runs in well under two minutes once built; prints the table.
+# A short benchmark (1,000 connections, 200 bookings, 24 people with and without holds) that runs in well under two minutes once built; prints the table.
 bench-quick:
     cargo build --release -p request-desk-server -p request-desk-bench
-    target/release/request-desk-bench suite --connections 1000 --probes 20 --bookings 200 --availability-samples 100 --stampede-bookings 10 --stampede-interval-ms 300 --users 8 --json target/bench/quick.json --command "just bench-quick"
+    target/release/request-desk-bench suite --connections 1000 --probes 20 --bookings 200 --availability-samples 100 --stampede-bookings 10 --stampede-interval-ms 300 --users 8 --hold-users 24 --hold-loop-seconds 1 --json target/bench/quick.json --command "just bench-quick"

@@ -31,6 +31,16 @@ pub struct Day {
     pub date: Date,
     pub capacity: i64,
     pub used: i64,
+    /// Live holds (`0` from a server without holds).
+    #[serde(default)]
+    pub held: i64,
+}
+
+impl Day {
+    /// Slots still free: `max(capacity - used - held, 0)`.
+    pub fn remaining(&self) -> i64 {
+        (self.capacity - self.used - self.held).max(0)
+    }
 }
 
 /// Outcome of one booking attempt.
@@ -39,6 +49,39 @@ pub enum Booked {
     Created,
     Full,
     Other(u16),
+}
+
+/// Outcome of `POST /api/holds`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HoldTaken {
+    /// 201, with the hold's id.
+    Taken(i64),
+    /// 409 `capacity_full`: the day has no free slot.
+    Full,
+    Other(u16),
+}
+
+/// Outcome of `POST /api/requests`, told apart by the error code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Submitted {
+    Created,
+    /// 409 `capacity_full`.
+    Full,
+    /// 409 `hold_expired`.
+    HoldExpired,
+    Other(u16),
+}
+
+#[derive(Debug, Deserialize)]
+struct ErrorBody {
+    error: String,
+}
+
+/// The contract's error code of a response body (`{"error": "<code>", …}`).
+fn error_code(body: &[u8]) -> Option<String> {
+    serde_json::from_slice::<ErrorBody>(body)
+        .ok()
+        .map(|e| e.error)
 }
 
 time::serde::format_description!(iso_date, Date, "[year]-[month]-[day]");
@@ -190,6 +233,72 @@ impl Api {
         })
     }
 
+    /// `POST /api/requests`, with the caller's hold on `date` if any.
+    pub async fn submit(
+        &self,
+        token: &str,
+        date: Date,
+        title: &str,
+        hold_id: Option<i64>,
+    ) -> anyhow::Result<Submitted> {
+        let mut body = json!({"title": title, "dueDate": date_str(date)});
+        if let Some(id) = hold_id {
+            body["holdId"] = json!(id);
+        }
+        let r = self
+            .http
+            .post(format!("{}/api/requests", self.base))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await?;
+        let status = r.status().as_u16();
+        let body = r.bytes().await.unwrap_or_default();
+        Ok(match (status, error_code(&body).as_deref()) {
+            (201, _) => Submitted::Created,
+            (409, Some("capacity_full")) => Submitted::Full,
+            (409, Some("hold_expired")) => Submitted::HoldExpired,
+            (other, _) => Submitted::Other(other),
+        })
+    }
+
+    /// `POST /api/holds` for `date`.
+    pub async fn take_hold(&self, token: &str, date: Date) -> anyhow::Result<HoldTaken> {
+        let r = self
+            .http
+            .post(format!("{}/api/holds", self.base))
+            .bearer_auth(token)
+            .json(&json!({"date": date_str(date)}))
+            .send()
+            .await?;
+        let status = r.status().as_u16();
+        let body = r.bytes().await.unwrap_or_default();
+        if status == 201 {
+            let v: Value = serde_json::from_slice(&body)?;
+            return v["id"]
+                .as_i64()
+                .map(HoldTaken::Taken)
+                .context("POST /api/holds answered 201 without an id");
+        }
+        Ok(match (status, error_code(&body).as_deref()) {
+            (409, Some("capacity_full")) => HoldTaken::Full,
+            (other, _) => HoldTaken::Other(other),
+        })
+    }
+
+    /// `DELETE /api/holds/{id}`; true on 204.
+    pub async fn release_hold(&self, token: &str, id: i64) -> anyhow::Result<bool> {
+        let r = self
+            .http
+            .delete(format!("{}/api/holds/{id}", self.base))
+            .bearer_auth(token)
+            .send()
+            .await?;
+        let ok = r.status().as_u16() == 204;
+        let _ = r.bytes().await;
+        Ok(ok)
+    }
+
     /// `GET /api/availability?from=&to=`, the days parsed.
     pub async fn availability(
         &self,
@@ -252,5 +361,24 @@ mod tests {
         assert_eq!(date_str(d), "2026-02-03");
         assert!(parse_date("2026-2-03").is_none());
         assert!(parse_date("2026-02-30").is_none());
+    }
+
+    #[test]
+    fn reads_the_error_code() {
+        let body = br#"{"error":"hold_expired","message":"gone"}"#;
+        assert_eq!(error_code(body).as_deref(), Some("hold_expired"));
+        assert_eq!(error_code(b"not json"), None);
+    }
+
+    #[test]
+    fn remaining_counts_holds_and_never_goes_negative() {
+        let day = |capacity, used, held| Day {
+            date: parse_date("2026-02-03").unwrap(),
+            capacity,
+            used,
+            held,
+        };
+        assert_eq!(day(10, 4, 3).remaining(), 3);
+        assert_eq!(day(2, 3, 0).remaining(), 0);
     }
 }

@@ -2,12 +2,14 @@
 //!
 //! It starts the server itself (release binary next to this one, on a fresh
 //! database of the project-local PostgreSQL) unless `--url` is given, then
-//! measures availability latency, booking under contention, connection cost
-//! and delivery latency at each connection count, and the refetch stampede.
+//! measures availability latency, booking under contention, holds under
+//! contention, connection cost and delivery latency at each connection
+//! count, and the refetch stampede.
 //! It prints Markdown tables, writes a JSON report and, with `--markdown`,
 //! rewrites the generated block of `docs/benchmarks.md`.
 
 mod api;
+mod holds;
 mod hub;
 mod phases;
 mod procfs;
@@ -24,6 +26,7 @@ use clap::{Args, Parser, Subcommand};
 use time::Date;
 
 use crate::api::Api;
+use crate::holds::HoldsPlan;
 use crate::hub::{Mode, OpenParams, RefetchCtx, Swarm};
 use crate::phases::{LevelResult, ProbePlan};
 use crate::report::{Report, Stampede};
@@ -38,7 +41,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Cmd {
-    /// Everything: availability, booking, connections + delivery, stampede.
+    /// Everything: availability, booking, holds, connections + delivery, stampede.
     Suite(Opts),
     /// `GET /api/availability` latency for 30, 90 and 366 days.
     Availability(Opts),
@@ -50,6 +53,8 @@ enum Cmd {
     Stampede(Opts),
     /// A storm of concurrent logins while `GET /api/availability` is sampled.
     Logins(Opts),
+    /// Pick, type and submit without and with holds; holds/s; `used + held ≤ capacity` checked throughout.
+    Holds(Opts),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -140,6 +145,47 @@ struct Opts {
     #[arg(long, default_value_t = 1000)]
     logins: usize,
 
+    /// Leave the holds phase out of `suite`.
+    #[arg(long)]
+    skip_holds: bool,
+    /// People in the holds workload, each with an account of their own (one
+    /// live hold per user).
+    #[arg(long, default_value_t = 60)]
+    hold_users: usize,
+    /// Dates they compete for.
+    #[arg(long, default_value_t = 3)]
+    hold_dates: usize,
+    /// Capacity of each of those dates (default: 60 % of the people, spread
+    /// over the dates, so 40 % cannot be booked).
+    #[arg(long)]
+    hold_capacity: Option<i64>,
+    /// Typing time between picking a day and submitting, drawn uniformly
+    /// from MIN,MAX ms.
+    #[arg(long, value_name = "MIN,MAX", value_delimiter = ',', default_values_t = [50, 400])]
+    hold_think_ms: Vec<u64>,
+    /// The people open the form over this many ms.
+    #[arg(long, default_value_t = 600)]
+    hold_arrival_ms: u64,
+    /// Seed of the holds workload (arrivals, typing times, date preferences).
+    #[arg(long, default_value_t = 14)]
+    hold_seed: u64,
+    /// Workers (each its own account) in the all-out take-and-release loop.
+    #[arg(long, default_value_t = 16)]
+    hold_loop_workers: usize,
+    /// Dates of that loop.
+    #[arg(long, default_value_t = 2)]
+    hold_loop_dates: usize,
+    /// Capacity of each loop date (default: workers / (2 × dates), so the
+    /// loop keeps its days full and is refused often).
+    #[arg(long)]
+    hold_loop_capacity: Option<i64>,
+    /// How long the loop runs, in seconds.
+    #[arg(long, default_value_t = 3.0)]
+    hold_loop_seconds: f64,
+    /// Pause between two polls of the database checker, in ms.
+    #[arg(long, default_value_t = 10)]
+    hold_poll_ms: u64,
+
     /// Requester accounts to register; connections and bookers use them round-robin.
     #[arg(long, default_value_t = 20)]
     users: usize,
@@ -175,69 +221,78 @@ struct Phases {
     delivery: bool,
     stampede: bool,
     logins: bool,
+    holds: bool,
+}
+
+impl Phases {
+    const NONE: Phases = Phases {
+        availability: false,
+        booking: false,
+        delivery: false,
+        stampede: false,
+        logins: false,
+        holds: false,
+    };
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    let none = Phases::NONE;
     let (opts, phases) = match cli.command {
-        Cmd::Suite(o) => (
-            o,
-            Phases {
-                availability: true,
-                booking: true,
-                delivery: true,
-                stampede: true,
-                logins: true,
-            },
-        ),
+        Cmd::Suite(o) => {
+            let holds = !o.skip_holds;
+            (
+                o,
+                Phases {
+                    availability: true,
+                    booking: true,
+                    delivery: true,
+                    stampede: true,
+                    logins: true,
+                    holds,
+                },
+            )
+        }
         Cmd::Availability(o) => (
             o,
             Phases {
                 availability: true,
-                booking: false,
-                delivery: false,
-                stampede: false,
-                logins: false,
+                ..none
             },
         ),
         Cmd::Booking(o) => (
             o,
             Phases {
-                availability: false,
                 booking: true,
-                delivery: false,
-                stampede: false,
-                logins: false,
+                ..none
             },
         ),
         Cmd::Delivery(o) => (
             o,
             Phases {
-                availability: false,
-                booking: false,
                 delivery: true,
-                stampede: false,
-                logins: false,
+                ..none
             },
         ),
         Cmd::Stampede(o) => (
             o,
             Phases {
-                availability: false,
-                booking: false,
-                delivery: false,
                 stampede: true,
-                logins: false,
+                ..none
             },
         ),
         Cmd::Logins(o) => (
             o,
             Phases {
-                availability: false,
-                booking: false,
-                delivery: false,
-                stampede: false,
                 logins: true,
+                ..none
+            },
+        ),
+        Cmd::Holds(o) => (
+            o,
+            Phases {
+                holds: true,
+                ..none
             },
         ),
     };
@@ -348,7 +403,62 @@ async fn run(opts: Opts, phases: Phases, fd_limit: u64) -> anyhow::Result<()> {
     }
     let report = result?;
     println!("{}", report.tables());
+    if let Some(h) = report.holds.as_ref().filter(|h| !h.problems.is_empty()) {
+        anyhow::bail!("the holds phase failed: {}", h.problems.join("; "));
+    }
     Ok(())
+}
+
+/// Registers requesters `bench-<run>-<i>` for `range` and signs them in, four at a time.
+async fn sign_in(
+    api: &Api,
+    run_id: u32,
+    range: std::ops::Range<usize>,
+) -> anyhow::Result<Vec<Arc<str>>> {
+    let mut tokens = Vec::new();
+    for chunk in range.collect::<Vec<_>>().chunks(4) {
+        let logins = chunk.iter().map(|i| {
+            let api = api.clone();
+            let email = format!("bench-{run_id:08x}-{i}@example.com");
+            async move { api.register_and_login(&email, "bench-password").await }
+        });
+        for t in futures_util::future::join_all(logins).await {
+            tokens.push(t?.into());
+        }
+    }
+    Ok(tokens)
+}
+
+/// The holds phase's shape from the options.
+fn holds_plan(opts: &Opts) -> HoldsPlan {
+    let dates = opts.hold_dates.max(1);
+    let loop_workers = opts.hold_loop_workers.max(1);
+    let loop_dates = opts.hold_loop_dates.max(1);
+    // One value: that long for everyone.
+    let think = |i: usize| {
+        opts.hold_think_ms
+            .get(i)
+            .or(opts.hold_think_ms.first())
+            .copied()
+            .unwrap_or(0)
+    };
+    HoldsPlan {
+        users: opts.hold_users.max(1),
+        dates,
+        capacity: opts
+            .hold_capacity
+            .unwrap_or_else(|| ((opts.hold_users * 3 / 5) / dates).max(1) as i64),
+        think_ms: (think(0), think(1)),
+        arrival_ms: opts.hold_arrival_ms,
+        seed: opts.hold_seed,
+        loop_workers,
+        loop_dates,
+        loop_capacity: opts
+            .hold_loop_capacity
+            .unwrap_or_else(|| (loop_workers / (2 * loop_dates)).max(1) as i64),
+        loop_seconds: opts.hold_loop_seconds,
+        poll_gap: Duration::from_millis(opts.hold_poll_ms),
+    }
 }
 
 fn day(today: Date, offset: usize) -> Date {
@@ -383,17 +493,7 @@ async fn suite(
     api.configure(&admin, &settings, 100_000, 365).await?;
     let today = api.public_settings().await?.today;
     let run_id = rand::random::<u32>();
-    let mut tokens: Vec<Arc<str>> = Vec::new();
-    for chunk in (0..opts.users.max(1)).collect::<Vec<_>>().chunks(4) {
-        let logins = chunk.iter().map(|i| {
-            let api = api.clone();
-            let email = format!("bench-{run_id:08x}-{i}@example.com");
-            async move { api.register_and_login(&email, "bench-password").await }
-        });
-        for t in futures_util::future::join_all(logins).await {
-            tokens.push(t?.into());
-        }
-    }
+    let tokens = sign_in(&api, run_id, 0..opts.users.max(1)).await?;
     eprintln!("bench: {} users signed in; today is {today}", tokens.len());
 
     let mut report = Report {
@@ -417,6 +517,7 @@ async fn suite(
         busy_cores_at_start: busy_at_start,
         availability: Vec::new(),
         booking: None,
+        holds: None,
         login_storm: None,
         stuck_lock: None,
         levels: Vec::new(),
@@ -489,6 +590,39 @@ async fn suite(
             )
             .await?,
         );
+    }
+
+    if phases.holds {
+        let plan = holds_plan(opts);
+        // Every person an account of their own: the suite's, then more.
+        let mut people = tokens.clone();
+        if people.len() < plan.accounts() {
+            eprintln!(
+                "bench: signing in {} more users for the holds phase",
+                plan.accounts() - people.len()
+            );
+            people.extend(sign_in(&api, run_id, people.len()..plan.accounts()).await?);
+        }
+        // After every other phase's dates.
+        let first = opts.dates + 5 + opts.connections.len();
+        let days: Vec<Date> = (first..first + plan.days())
+            .map(|i| day(today, i))
+            .collect();
+        eprintln!(
+            "bench: holds: {} people pick, type {}–{} ms and submit, over {} dates of capacity {}; then {} workers take and release holds for {:.1} s",
+            plan.users,
+            plan.think_ms.0,
+            plan.think_ms.1,
+            plan.dates,
+            plan.capacity,
+            plan.loop_workers,
+            plan.loop_seconds
+        );
+        if setup.db.is_none() {
+            eprintln!("bench:   (no database of its own with --url: used + held ≤ capacity is not checked)");
+        }
+        report.holds =
+            Some(holds::holds(&api, &admin, &people, &days, &plan, setup.db.as_ref()).await?);
     }
 
     let refetch_api = Api::new(&base, api::client(usize::MAX));

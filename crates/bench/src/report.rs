@@ -5,6 +5,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use crate::holds::HoldsResult;
 use crate::phases::{
     AvailabilityResult, BookingResult, DeliveryResult, LevelResult, LoginStormResult,
     StuckLockResult,
@@ -33,6 +34,7 @@ pub struct Report {
     pub busy_cores_at_start: f64,
     pub availability: Vec<AvailabilityResult>,
     pub booking: Option<BookingResult>,
+    pub holds: Option<HoldsResult>,
     pub login_storm: Option<LoginStormResult>,
     pub stuck_lock: Option<StuckLockResult>,
     pub levels: Vec<LevelResult>,
@@ -206,6 +208,23 @@ impl Report {
                     && b.database_check
                         .is_none_or(|c| c.overbooked_dates == 0 && c.used_mismatches == 0)
             }),
+        });
+        let h = self.holds.as_ref();
+        t.push(Target {
+            target: "with holds, no submission fails for capacity, and used + held ≤ capacity throughout".into(),
+            measured: h.map_or("–".into(), |h| {
+                format!(
+                    "{} of {} hold-backed submissions failed for capacity (without holds: {} of {}, {:.1} %); {} violations; {:.0} holds/s taken and released",
+                    h.with_holds.failed_capacity,
+                    h.with_holds.submissions,
+                    h.without_holds.failed_capacity,
+                    h.without_holds.submissions,
+                    h.without_holds.failed_capacity_share * 100.0,
+                    h.violations().map_or("unchecked".into(), |v| v.to_string()),
+                    h.take_release.holds_per_second,
+                )
+            }),
+            met: h.map(|h| h.problems.is_empty() && h.violations().is_some()),
         });
         let stuck = self.stuck_lock.as_ref();
         t.push(Target {
@@ -487,6 +506,10 @@ impl Report {
             );
         }
 
+        if let Some(h) = &self.holds {
+            holds_tables(&mut s, h);
+        }
+
         if !self.availability.is_empty() {
             let _ = writeln!(s, "\n### `GET /api/availability`\n");
             let _ = writeln!(
@@ -562,6 +585,127 @@ impl Report {
             }
         }
         s
+    }
+}
+
+fn holds_tables(s: &mut String, h: &HoldsResult) {
+    let (a, b, l) = (&h.without_holds, &h.with_holds, &h.take_release);
+    let _ = writeln!(s, "\n### Holds under contention\n");
+    let _ = writeln!(
+        s,
+        "{} people, each signed in with an account of their own, compete for {} dates of capacity {} ({} slots). \
+         Each opens the picker (`GET /api/availability`) at a random moment within {} ms, picks the first date \
+         of their own random order that shows a free slot, types for {}–{} ms and submits `POST /api/requests`; \
+         who sees no free date gives up. The same people with the same arrivals, typing times and preferences \
+         (seed {}) run twice on fresh dates: *without holds* they submit straight away after typing; *with holds* \
+         picking is `POST /api/holds` (refused with 409 `capacity_full`: the next free-looking date, then give up, \
+         *hold refused*) and the submission carries the `holdId`. *Failed for capacity* is the share of submissions \
+         answered 409 `capacity_full`. *holds/s* of the workloads is holds taken per second of the run, bounded by \
+         the arrivals; the last row is the throughput: {} workers (accounts of their own) take a hold on {} dates of \
+         capacity {} in turn and release it (`DELETE /api/holds/{{id}}`) at once, as fast as they can, for {:.1} s \
+         (its *hold refused* counts refused requests). *Violations* are (poll, date) pairs where the database \
+         itself shows `used + held > capacity` (capacity: the day's override, else the daily capacity; used: \
+         active requests; held: holds with `expires_at > now()`), read in one statement by a checker polling \
+         the phase's {} dates every {} ms on one `psql` session while the row runs; *full seen* counts the pairs \
+         at exactly `used + held = capacity` on the row's own dates (the checker did see them full).\n",
+        a.users,
+        a.dates,
+        a.capacity_per_date,
+        a.dates as i64 * a.capacity_per_date,
+        h.arrival_ms,
+        h.think_ms.0,
+        h.think_ms.1,
+        h.seed,
+        l.workers,
+        l.dates,
+        l.capacity_per_date,
+        l.seconds,
+        h.checked_dates,
+        h.poll_gap_ms,
+    );
+    let _ = writeln!(
+        s,
+        "| workload | people | no free date shown | hold refused | holds taken | submissions | booked (201) | failed for capacity (409) | share | hold_expired | errors | seconds | holds/s | hold p99 ms | submit p99 ms | checker polls | full seen | violations |"
+    );
+    let _ = writeln!(
+        s,
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    );
+    let window = |w: Option<crate::holds::CheckerWindow>| match w {
+        Some(w) => (
+            w.polls.to_string(),
+            w.full_seen.to_string(),
+            w.violations.to_string(),
+        ),
+        None => ("–".into(), "–".into(), "unchecked".into()),
+    };
+    for r in [a, b] {
+        let (polls, full, violations) = window(r.checker);
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {:.1} % | {} | {} | {:.2} | {} | {} | {:.1} | {} | {} | {} |",
+            if r.holds { "with holds" } else { "without holds" },
+            r.users,
+            r.saw_no_free_day,
+            if r.holds {
+                format!("{} people ({} requests)", r.hold_refused, r.hold_requests_refused)
+            } else {
+                "–".into()
+            },
+            if r.holds { r.holds_taken.to_string() } else { "–".into() },
+            r.submissions,
+            r.booked,
+            r.failed_capacity,
+            r.failed_capacity_share * 100.0,
+            r.hold_expired,
+            r.errors,
+            r.seconds,
+            opt(r.holds_per_second, 0),
+            if r.holds { format!("{:.1}", r.hold_latency.p99_ms) } else { "–".into() },
+            r.submit_latency.p99_ms,
+            polls,
+            full,
+            violations,
+        );
+    }
+    let (polls, full, violations) = window(l.checker);
+    let _ = writeln!(
+        s,
+        "| take + release, {} workers | – | – | {} requests | {} | – | – | – | – | – | {} | {:.2} | {:.0} | {:.1} | – | {} | {} | {} |",
+        l.workers,
+        count(l.refused),
+        count(l.taken),
+        l.errors,
+        l.seconds,
+        l.holds_per_second,
+        l.take_latency.p99_ms,
+        polls,
+        full,
+        violations,
+    );
+    match h.final_violations {
+        Some(v) => {
+            let _ = writeln!(
+                s,
+                "\nAt the end, every date in the database: {v} with `used + held > capacity`."
+            );
+        }
+        None => {
+            let _ = writeln!(
+                s,
+                "\nNot checked in the database: the bench did not create it (`--url`)."
+            );
+        }
+    }
+    for e in a.first_errors.iter().chain(&b.first_errors) {
+        let _ = writeln!(s, "\nError: {e}");
+    }
+    if !h.problems.is_empty() {
+        let _ = writeln!(
+            s,
+            "\n**The holds phase FAILED**: {}.",
+            h.problems.join("; ")
+        );
     }
 }
 

@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use rand::distributions::{Alphanumeric, DistString};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 
 /// Which PostgreSQL the bench's database lives on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
@@ -118,6 +118,26 @@ impl Database {
         psql(&self.url, sql).await
     }
 
+    /// One long-lived `psql` on this database, for queries asked many times
+    /// a second (a new `psql` per query costs a process and a backend).
+    pub async fn session(&self) -> anyhow::Result<Session> {
+        let mut child = Command::new("psql")
+            .args([&self.url, "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .context("running psql (install the PostgreSQL client)")?;
+        let stdin = child.stdin.take().context("psql stdin")?;
+        let stdout = child.stdout.take().context("psql stdout")?;
+        Ok(Session {
+            _child: child,
+            stdin,
+            lines: BufReader::new(stdout).lines(),
+        })
+    }
+
     pub async fn drop_now(&self) -> anyhow::Result<()> {
         psql(
             &self.admin_url,
@@ -125,6 +145,37 @@ impl Database {
         )
         .await
         .map(|_| ())
+    }
+}
+
+/// A `psql` kept open on one database (see [`Database::session`]).
+#[derive(Debug)]
+pub struct Session {
+    _child: Child,
+    stdin: ChildStdin,
+    lines: Lines<BufReader<ChildStdout>>,
+}
+
+/// Printed after each query's rows, so the session knows where they end.
+const END_OF_ROWS: &str = "--bench-end-of-rows--";
+
+impl Session {
+    /// Runs one statement; returns its rows, columns separated by `|`.
+    pub async fn query(&mut self, sql: &str) -> anyhow::Result<Vec<String>> {
+        self.stdin
+            .write_all(format!("{sql};\n\\echo {END_OF_ROWS}\n").as_bytes())
+            .await
+            .context("psql session ended")?;
+        self.stdin.flush().await?;
+        let mut rows = Vec::new();
+        loop {
+            match self.lines.next_line().await? {
+                Some(line) if line == END_OF_ROWS => return Ok(rows),
+                Some(line) if line.is_empty() => {}
+                Some(line) => rows.push(line),
+                None => bail!("the psql session ended (see its error above)"),
+            }
+        }
     }
 }
 
