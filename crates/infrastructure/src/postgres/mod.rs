@@ -136,6 +136,9 @@ pub fn migrations_key() -> String {
     )
 }
 
+/// Arbitrary constant naming the session advisory lock migrations run under.
+const MIGRATION_LOCK_KEY: i64 = 0x5244_4d49_4752; // "RDMIGR"
+
 /// Applies pending migrations; returns the versions applied.
 pub fn run_migrations(pool: &PgPool) -> Result<Vec<String>, RepositoryError> {
     use diesel::RunQueryDsl;
@@ -151,10 +154,16 @@ pub fn run_migrations(pool: &PgPool) -> Result<Vec<String>, RepositoryError> {
     .map_err(errors::db_error)?;
     conn.batch_execute("SET lock_timeout = 0; SET statement_timeout = 0")
         .map_err(errors::db_error)?;
+    // Instances starting together take turns: the first migrates, the
+    // others then find nothing pending (two at once race on the catalogue).
+    conn.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))
+        .map_err(errors::db_error)?;
     let result = conn
         .run_pending_migrations(MIGRATIONS)
         .map(|applied| applied.iter().map(|v| v.to_string()).collect())
         .map_err(|e| RepositoryError::unexpected(format!("migrations failed: {e}")));
+    conn.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))
+        .map_err(errors::db_error)?;
     diesel::select((
         set_config("lock_timeout", limits.0, false),
         set_config("statement_timeout", limits.1, false),

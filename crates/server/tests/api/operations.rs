@@ -141,3 +141,31 @@ async fn migrate_applies_pending_migrations_and_exits() {
     assert!(again.status.success());
     assert!(String::from_utf8_lossy(&again.stdout).starts_with("applied 0 migration"));
 }
+
+#[actix_web::test]
+async fn instances_starting_together_migrate_once_and_all_start() {
+    // Four instances on a fresh database at the same moment: without the
+    // migration lock, two create the same table and one fails.
+    let db = crate::helpers::TestDatabase::create_empty();
+    let runs: Vec<_> = (0..4)
+        .map(|_| {
+            let url = db.url.clone();
+            std::thread::spawn(move || {
+                let pool = request_desk_infrastructure::postgres::pool(
+                    &url,
+                    &request_desk_infrastructure::postgres::PoolConfig::default(),
+                );
+                request_desk_infrastructure::postgres::run_migrations(&pool)
+            })
+        })
+        .collect();
+    let applied: Vec<Vec<String>> = runs
+        .into_iter()
+        .map(|r| r.join().unwrap().expect("every instance starts"))
+        .collect();
+    assert_eq!(
+        applied.iter().filter(|a| !a.is_empty()).count(),
+        1,
+        "exactly one instance applied the migrations: {applied:?}"
+    );
+}
