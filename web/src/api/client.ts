@@ -18,6 +18,7 @@ import type {
   User,
   WorkRequest,
 } from './types';
+import { apiUrl } from './base';
 
 export class ApiError extends Error {
   readonly status: number;
@@ -59,7 +60,7 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
 
   let response: Response;
   try {
-    response = await fetch(path, {
+    response = await fetch(apiUrl(path), {
       method,
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
@@ -95,7 +96,7 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
 export function releaseHoldOnExit(id: number, token: string | null = tokenSource()): void {
   if (!token) return;
   try {
-    void fetch(`/api/holds/${id}`, {
+    void fetch(apiUrl(`/api/holds/${id}`), {
       method: 'DELETE',
       headers: { Authorization: `Bearer ${token}` },
       keepalive: true,

@@ -60,10 +60,10 @@ const queued: FakeConnection[] = [];
 vi.mock('@microsoft/signalr', () => ({
   HubConnectionState: { Connected: 'Connected', Disconnected: 'Disconnected', Disconnecting: 'Disconnecting' },
   LogLevel: { Warning: 3, None: 6 },
-  HttpTransportType: { WebSockets: 1 },
+  HttpTransportType: { WebSockets: 1, ServerSentEvents: 2, LongPolling: 4 },
   HubConnectionBuilder: class {
-    withUrl(_url: string, options: Record<string, unknown>) {
-      built.push(options);
+    withUrl(url: string, options: Record<string, unknown>) {
+      built.push({ url, ...options });
       return this;
     }
     withAutomaticReconnect() {
@@ -129,11 +129,20 @@ describe('LiveCapacity', () => {
     const live = new LiveCapacity(new QueryClient(), () => 'token');
     await live.start();
     await flush();
-    expect(built[0]).toMatchObject({ skipNegotiation: true, transport: 1 });
+    expect(built[0]).toMatchObject({ url: '/hubs/notifications', skipNegotiation: true, transport: 1 });
     expect(built[1]).not.toHaveProperty('skipNegotiation');
     expect(live.getState()).toBe('connected');
     // events now come through the negotiated connection
     expect(connection.handlers.has('CapacityUpdated')).toBe(true);
+  });
+
+  it('negotiates one transport when asked to (a proxy or CORS check)', async () => {
+    const live = new LiveCapacity(new QueryClient(), () => 'token', 'LongPolling');
+    await live.start();
+    expect(built).toHaveLength(1);
+    expect(built[0]).toMatchObject({ url: '/hubs/notifications', transport: 4 });
+    expect(built[0]).not.toHaveProperty('skipNegotiation');
+    expect(live.getState()).toBe('connected');
   });
 
   it('starts gap-free: buffers events during the fetch, applies the newer ones, then catches up once', async () => {

@@ -17,6 +17,7 @@ import {
 } from '@microsoft/signalr';
 import type { QueryClient } from '@tanstack/react-query';
 import { api } from '../api/client';
+import { apiUrl } from '../api/base';
 import type {
   Availability,
   CapacityChanges,
@@ -47,6 +48,25 @@ export type LiveEvent =
   | { kind: 'settings' }
   | { kind: 'notification'; notification: Notification };
 
+/**
+ * How to reach the hub: `auto` (WebSockets without negotiating, then
+ * negotiate and let the client pick) or one transport, negotiated — for
+ * checking a proxy or a CORS set-up (`localStorage['request-desk.hub-transport']`).
+ */
+export type HubTransport = 'auto' | 'WebSockets' | 'ServerSentEvents' | 'LongPolling';
+export const HUB_TRANSPORT_KEY = 'request-desk.hub-transport';
+
+/** The transport asked for in localStorage, else `auto`. */
+export function configuredTransport(): HubTransport {
+  try {
+    const value = localStorage.getItem(HUB_TRANSPORT_KEY);
+    if (value === 'WebSockets' || value === 'ServerSentEvents' || value === 'LongPolling') return value;
+  } catch {
+    // no storage (private mode, tests): the default
+  }
+  return 'auto';
+}
+
 /** Retries for as long as the page is open: 0, 1, 2, 5 s, then every 10 s. */
 const retryForever: IRetryPolicy = {
   nextRetryDelayInMilliseconds: ({ previousRetryCount }) =>
@@ -69,7 +89,7 @@ export class LiveCapacity {
    * WebSockets — the connection is rebuilt to negotiate, which can fall back
    * to Server-Sent Events or long polling.
    */
-  private direct = true;
+  private direct: boolean;
   private state: ConnectionState = 'connecting';
   private readonly stateListeners = new Set<(state: ConnectionState) => void>();
   private readonly eventListeners = new Set<(event: LiveEvent) => void>();
@@ -93,18 +113,23 @@ export class LiveCapacity {
   constructor(
     private readonly queryClient: QueryClient,
     private readonly accessToken: () => string | null,
+    private readonly transport: HubTransport = 'auto',
   ) {
-    this.connection = this.build(true);
+    this.direct = transport === 'auto';
+    this.connection = this.build(this.direct);
     this.publishDebug();
   }
 
   private build(direct: boolean): HubConnection {
+    const accessTokenFactory = () => this.accessToken() ?? '';
     const connection = new HubConnectionBuilder()
       .withUrl(
-        '/hubs/notifications',
+        apiUrl('/hubs/notifications'),
         direct
-          ? { accessTokenFactory: () => this.accessToken() ?? '', skipNegotiation: true, transport: HttpTransportType.WebSockets }
-          : { accessTokenFactory: () => this.accessToken() ?? '' },
+          ? { accessTokenFactory, skipNegotiation: true, transport: HttpTransportType.WebSockets }
+          : this.transport === 'auto'
+            ? { accessTokenFactory }
+            : { accessTokenFactory, transport: HttpTransportType[this.transport] },
       )
       .withAutomaticReconnect(retryForever)
       .configureLogging(LogLevel.Warning)

@@ -8,7 +8,7 @@ import { currentAccessToken } from '../auth/AuthProvider';
 import { monthDates, monthStart } from '../calendar/months';
 import { useI18n } from '../i18n/I18nProvider';
 import { keys } from './queryKeys';
-import { LiveCapacity, type ConnectionState } from './LiveCapacity';
+import { LiveCapacity, configuredTransport, type ConnectionState } from './LiveCapacity';
 
 const LiveContext = createContext<LiveCapacity | null>(null);
 
@@ -20,7 +20,7 @@ export function LiveProvider({ children }: { children: ReactNode }) {
   // first availability fetch (the contract's "connect the hub first").
   const { locale } = useI18n();
   const [live] = useState(() => {
-    const service = new LiveCapacity(queryClient, currentAccessToken);
+    const service = new LiveCapacity(queryClient, currentAccessToken, configuredTransport());
     void service.start();
     // The month the picker will most likely open on (today's, by this
     // browser's clock), fetched now, in parallel with the settings, instead
