@@ -12,7 +12,7 @@ export const webDir = resolve(here, '../..');
 export const repoDir = resolve(webDir, '..');
 export const artifactsDir = join(webDir, 'e2e/artifacts');
 
-function freePort() {
+export function freePort() {
   return new Promise((resolvePort, reject) => {
     const server = createServer();
     server.once('error', reject);
@@ -66,8 +66,12 @@ async function waitReady(base, child, deadlineMs) {
   throw new Error(`the server was not ready within ${deadlineMs} ms`);
 }
 
-/** `env` adds to the server's environment (e.g. `HOLD_TTL_SECONDS` for an instance with short holds). */
-export async function startServer({ env = {} } = {}) {
+/**
+ * `env` adds to the server's environment (e.g. `HOLD_TTL_SECONDS` for an
+ * instance with short holds); `port` fixes the port (else a free one);
+ * `logName` names its log in e2e/artifacts.
+ */
+export async function startServer({ env = {}, port: fixedPort, logName } = {}) {
   const binary = process.env.REQUEST_DESK_BIN ?? join(repoDir, 'target/debug/request-desk');
   const dist = join(webDir, 'dist');
   if (!existsSync(binary)) throw new Error(`no server binary at ${binary}: run \`cargo build --bin request-desk\``);
@@ -78,9 +82,11 @@ export async function startServer({ env = {} } = {}) {
   const dbName = new URL(databaseUrl).pathname.slice(1);
   const admin = withDatabase(databaseUrl, 'postgres');
 
-  const port = await freePort();
+  const port = fixedPort ?? (await freePort());
   const base = `http://127.0.0.1:${port}`;
-  const log = createWriteStream(join(artifactsDir, Object.keys(env).length ? 'server-custom-env.log' : 'server.log'));
+  const log = createWriteStream(
+    join(artifactsDir, logName ?? (Object.keys(env).length ? 'server-custom-env.log' : 'server.log')),
+  );
   const child = spawn(binary, [], {
     cwd: repoDir,
     env: {
