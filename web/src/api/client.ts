@@ -2,9 +2,6 @@
 // `ApiError` carrying the contract's error code, so screens can show the
 // right inline message.
 import type {
-  Availability,
-  CapacityChanges,
-  Day,
   ErrorBody,
   ErrorCode,
   Hold,
@@ -16,6 +13,9 @@ import type {
   Settings,
   SettingsInput,
   User,
+  WireAvailability,
+  WireChanges,
+  WireDay,
   WorkRequest,
 } from './types';
 import { apiUrl } from './base';
@@ -131,13 +131,13 @@ export const api = {
   settings: () => call<Settings>('GET', '/api/settings/public'),
   updateSettings: (input: SettingsInput) => call<Settings>('PUT', '/api/settings', input),
   setOverride: (date: string, capacity: number, note?: string) =>
-    call<Day>('PUT', `/api/capacity/overrides/${date}`, { capacity, note: note || undefined }),
-  removeOverride: (date: string) => call<Day>('DELETE', `/api/capacity/overrides/${date}`),
+    call<WireDay>('PUT', `/api/capacity/overrides/${date}`, { capacity, note: note || undefined }),
+  removeOverride: (date: string) => call<WireDay>('DELETE', `/api/capacity/overrides/${date}`),
 
   availability: (from: string, to: string) =>
-    call<Availability>('GET', `/api/availability${query({ from, to })}`),
+    call<WireAvailability>('GET', `/api/availability${query({ from, to })}`),
   changesSince: (since: number) =>
-    call<CapacityChanges>('GET', `/api/availability/changes${query({ since })}`),
+    call<WireChanges>('GET', `/api/availability/changes${query({ since })}`),
 
   requests: (params: { status?: RequestStatus; page?: number; pageSize?: number } = {}) =>
     call<Page<WorkRequest>>('GET', `/api/requests${query(params)}`),

@@ -1,21 +1,22 @@
-// The contract's shapes (../shared/API.md), as the server sends them.
+// The contract's shapes, from the server's OpenAPI document: openapi.d.ts is
+// generated from openapi.json (`npm run openapi:types`; a Vitest test fails
+// when it is stale). Only what the document leaves looser than the contract
+// is narrowed here: the weekday names, the error codes, and the two fields of
+// a day that a client fills in itself (`toDay`).
+import type { components } from './openapi';
 
-export type Role = 'requester' | 'designer' | 'admin';
+type Schemas = components['schemas'];
 
-export interface User {
-  id: number;
-  email: string;
-  displayName: string;
-  role: Role;
-  disabled?: boolean;
+/** Every member of the union `T` exactly once: the compiler checks the list against the document. */
+function allOf<T extends string>() {
+  return <const L extends readonly T[]>(list: L & ([T] extends [L[number]] ? unknown : never)): readonly T[] => list;
 }
 
-export interface LoginResponse {
-  token: string;
-  expiresAt: string;
-  user: User;
-}
+export type Role = Schemas['Role'];
+export type User = Schemas['User'];
+export type LoginResponse = Schemas['LoginResponse'];
 
+/** Lower-case English weekday names (the document types them as strings). */
 export type Weekday =
   | 'monday'
   | 'tuesday'
@@ -35,149 +36,90 @@ export const WEEKDAYS: Weekday[] = [
   'saturday',
 ];
 
-export interface Settings {
-  dailyCapacity: number;
-  limitedThresholdPercent: number;
-  bookingWindowDays: number;
+/** `GET /api/settings/public` (`SettingsView`). */
+export interface Settings extends Omit<Schemas['SettingsView'], 'closedWeekdays'> {
   closedWeekdays: Weekday[];
-  timezone: string;
-  today: string;
-  minDate: string;
-  maxDate: string;
-  defaultDesignerId: number | null;
 }
 
-export type SettingsInput = Pick<
-  Settings,
-  | 'dailyCapacity'
-  | 'limitedThresholdPercent'
-  | 'bookingWindowDays'
-  | 'closedWeekdays'
-  | 'timezone'
-  | 'defaultDesignerId'
->;
+/** `PUT /api/settings` (`SettingsBody`). */
+export interface SettingsInput extends Omit<Schemas['SettingsBody'], 'closedWeekdays'> {
+  closedWeekdays?: Weekday[] | null;
+}
 
-export type DayStatus = 'available' | 'limited' | 'full' | 'closed';
+export type DayStatus = Schemas['DayStatus'];
 
 /** Why a day is closed (`null` unless `status` is `closed`). */
-export type ClosedReason = 'past' | 'not_open_yet' | 'closed_weekday' | 'no_capacity';
-export const CLOSED_REASONS: ClosedReason[] = ['past', 'not_open_yet', 'closed_weekday', 'no_capacity'];
+export type ClosedReason = Schemas['ClosedReason'];
+export const CLOSED_REASONS = allOf<ClosedReason>()(['past', 'not_open_yet', 'closed_weekday', 'no_capacity']);
 
-export interface Day {
-  date: string;
-  capacity: number;
-  used: number;
-  /** Live holds on the day (0 from a server that predates holds). */
-  held: number;
-  remaining: number;
-  percent: number;
-  status: DayStatus;
+/** A day as the server sends it. */
+export type WireDay = Schemas['Day'];
+
+/** A day as the client keeps it: `toDay` sets `reason` and `note` (and `held`) when a server leaves them out. */
+export interface Day extends Omit<WireDay, 'reason' | 'note'> {
   reason: ClosedReason | null;
   /** The override's note, if any. */
   note: string | null;
-  version: number;
 }
 
-export interface Availability {
-  version: number;
+/** `GET /api/availability` as sent. */
+export type WireAvailability = Schemas['Availability'];
+/** `GET /api/availability/changes` and the hub's `GetCapacityChangesSince`, as sent. */
+export type WireChanges = Schemas['Changes'];
+
+/** An availability range with its days as the client keeps them. */
+export interface Availability extends Omit<WireAvailability, 'days'> {
   days: Day[];
 }
 
-export interface CapacityChanges {
-  version: number;
-  resync: boolean;
+export interface CapacityChanges extends Omit<WireChanges, 'days'> {
   days: Day[];
 }
 
-/** The hub's `CapacityUpdated` argument: a Day plus when it happened. */
-export interface CapacityUpdatedEvent extends Day {
-  timestamp: string;
-}
+// ----- the hub's events (components of the same document) ---------------------
 
-export interface CapacitySettingsChangedEvent {
-  timestamp: string;
-  version: number;
-}
+/** `CapacityUpdated`'s argument: a day plus when it happened. */
+export type CapacityUpdatedEvent = Schemas['CapacityUpdated'];
+/** `CapacitySettingsChanged`'s argument. */
+export type CapacitySettingsChangedEvent = Schemas['CapacitySettingsChanged'];
+/** `InboxUpdated`'s argument. */
+export type InboxUpdatedEvent = Schemas['InboxUpdated'];
+// `NotificationReceived`'s argument is a `Notification` (below).
 
-export type Priority = 'low' | 'normal' | 'high' | 'urgent';
-export const PRIORITIES: Priority[] = ['low', 'normal', 'high', 'urgent'];
+export type Priority = Schemas['Priority'];
+export const PRIORITIES = allOf<Priority>()(['low', 'normal', 'high', 'urgent']);
 
-export type RequestStatus = 'pending' | 'in_progress' | 'completed' | 'rejected' | 'cancelled';
-export const REQUEST_STATUSES: RequestStatus[] = [
-  'pending',
-  'in_progress',
-  'completed',
-  'rejected',
-  'cancelled',
-];
+export type RequestStatus = Schemas['RequestStatus'];
+export const REQUEST_STATUSES = allOf<RequestStatus>()(['pending', 'in_progress', 'completed', 'rejected', 'cancelled']);
 
-export interface WorkRequest {
-  id: number;
-  title: string;
-  description: string | null;
-  priority: Priority;
-  dueDate: string;
-  status: RequestStatus;
-  requesterId: number;
-  assigneeId: number | null;
-  createdAt: string;
-  updatedAt: string;
-}
+/** The contract's `Request` (a name that does not shadow the DOM's). */
+export type WorkRequest = Schemas['Request'];
 
-export interface RequestInput {
-  title: string;
-  description?: string;
-  priority?: Priority;
-  dueDate: string;
-  /** A live hold of the caller on `dueDate`: the booking then cannot fail for capacity. */
-  holdId?: number;
-}
+/** `POST /api/requests` and `PUT /api/requests/{id}`. */
+export type RequestInput = Schemas['RequestBody'];
 
 /** A slot kept for the caller while they fill in the form (`POST /api/holds`). */
-export interface Hold {
-  id: number;
-  date: string;
-  /** RFC 3339, by the database's clock. */
-  expiresAt: string;
-}
+export type Hold = Schemas['Hold'];
 
-export interface Page<T> {
+/** One page of a listing. */
+export interface Page<T> extends Omit<Schemas['RequestPage'], 'items'> {
   items: T[];
-  total: number;
-  page: number;
-  pageSize: number;
 }
 
 /** What a client needs to word a notification in its own language. */
-export interface NotificationParams {
-  title: string;
-  dueDate: string;
-  status?: RequestStatus;
-  reason?: string;
-}
+export type NotificationParams = Schemas['NotificationParams'];
+export type NotificationKind = Schemas['NotificationKind'];
+export type Notification = Schemas['Notification'];
+export type Inbox = Schemas['Inbox'];
 
-export interface Notification {
-  id: number;
-  requestId: number | null;
-  kind: 'NewRequest' | 'StatusChanged' | string;
-  /** Absent from a server that predates it: the client then shows `message`. */
-  params?: NotificationParams | null;
-  message: string;
-  read: boolean;
-  createdAt: string;
-}
-
-export interface Inbox {
-  items: Notification[];
-  unreadCount: number;
-}
-
+/** The contract's error codes (the document lists them in prose), and the client's own `network`. */
 export type ErrorCode =
   | 'bad_request'
   | 'validation_failed'
   | 'unauthorized'
   | 'forbidden'
   | 'not_found'
+  | 'method_not_allowed'
   | 'conflict'
   | 'capacity_full'
   | 'hold_expired'
@@ -185,12 +127,13 @@ export type ErrorCode =
   | 'date_out_of_window'
   | 'invalid_transition'
   | 'payload_too_large'
+  | 'rate_limited'
   | 'service_unavailable'
   | 'internal'
   | 'network';
 
-export interface ErrorBody {
+export interface ErrorBody extends Omit<Schemas['ErrorBody'], 'error' | 'details'> {
   error: ErrorCode;
-  message: string;
-  details?: Record<string, unknown>;
+  /** Machine-readable context, e.g. `{"field": "dueDate"}`. */
+  details?: Record<string, unknown> | null;
 }

@@ -20,12 +20,13 @@ import { api } from '../api/client';
 import { apiUrl } from '../api/base';
 import type {
   Availability,
-  CapacityChanges,
   CapacitySettingsChangedEvent,
   CapacityUpdatedEvent,
   Day,
   Inbox,
+  InboxUpdatedEvent,
   Notification,
+  WireChanges,
 } from '../api/types';
 import { DayJournal, isNewer, mergeDays, toDay } from './days';
 import { keys } from './queryKeys';
@@ -137,7 +138,7 @@ export class LiveCapacity {
 
     connection.on('CapacityUpdated', (event: CapacityUpdatedEvent) => this.onCapacityUpdated(event));
     connection.on('CapacitySettingsChanged', (event: CapacitySettingsChangedEvent) => this.onSettingsChanged(event));
-    connection.on('InboxUpdated', (event: { unreadCount: number }) => this.onInboxUpdated(event));
+    connection.on('InboxUpdated', (event: InboxUpdatedEvent) => this.onInboxUpdated(event));
     connection.on('NotificationReceived', (n: Notification) => this.onNotification(n));
 
     connection.onreconnecting(() => {
@@ -347,9 +348,9 @@ export class LiveCapacity {
       do {
         this.catchUpAgain = false;
         const since = this.baseline ?? 0;
-        let changes: CapacityChanges;
+        let changes: WireChanges;
         try {
-          changes = await this.connection.invoke<CapacityChanges>('GetCapacityChangesSince', since);
+          changes = await this.connection.invoke<WireChanges>('GetCapacityChangesSince', since);
         } catch {
           return; // the connection dropped again; the next reconnect retries
         }
@@ -372,7 +373,7 @@ export class LiveCapacity {
 
   // ----- notifications ---------------------------------------------------------
 
-  private onInboxUpdated({ unreadCount }: { unreadCount: number }): void {
+  private onInboxUpdated({ unreadCount }: InboxUpdatedEvent): void {
     this.queryClient.setQueryData<Inbox>(keys.notifications, (old) =>
       old ? { ...old, unreadCount } : { items: [], unreadCount },
     );
