@@ -6,7 +6,7 @@
 //
 //   npm run e2e   (needs `npm run build` and `cargo build --bin request-desk`)
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -979,6 +979,36 @@ describe('offline submit', { concurrency: false }, () => {
     await b.waitForTimeout(500);
     assert.equal(posts.length, 1, 'a discarded request is never sent');
     assert.equal((await api.day(dates.offline)).used, 1);
+  });
+});
+
+describe('the API reference', { concurrency: false }, () => {
+  test('the served document is the one the client’s types are generated from', async () => {
+    const served = await (await fetch(`${server.base}/api/openapi.json`)).json();
+    const committed = JSON.parse(readFileSync(join(webDir, 'src/api/openapi.json'), 'utf8'));
+    assert.deepEqual(served, committed, 'web/src/api/openapi.json is stale: run `npm run openapi:update`');
+  });
+
+  test('/api/docs renders the operations in Chromium from this server alone', async () => {
+    const { context, page: p } = await openPage(browser, server.base);
+    opened.push(context);
+    const requests = [];
+    // anything for another host would be recorded and refused
+    await context.route(
+      (url) => url.host !== new URL(server.base).host,
+      (route) => route.abort(),
+    );
+    p.on('request', (r) => requests.push(r.url()));
+    const response = await p.goto('/api/docs');
+    assert.equal(response.status(), 200);
+    await p.locator('.opblock-summary-path[data-path="/api/requests"]').first().waitFor();
+    await p.getByText('createRequest', { exact: true }).first().waitFor();
+    assert.ok((await p.locator('.opblock').count()) >= 20, 'every operation is listed');
+    const foreign = requests.filter((url) => !url.startsWith(`${server.base}/`) && !url.startsWith('data:'));
+    assert.deepEqual(foreign, [], 'no request left this server');
+    assert.ok(requests.includes(`${server.base}/api/openapi.json`), 'the page loaded this server’s document');
+    assert.ok(requests.includes(`${server.base}/api-docs/init.js`));
+    assert.equal(await p.locator('script:not([src])').count(), 0, 'no inline script');
   });
 });
 
