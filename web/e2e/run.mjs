@@ -252,14 +252,16 @@ describe('live capacity in real Chromium', { concurrency: false }, () => {
     assert.deepEqual(fetches, [], 'caught up from the changes, not by refetching the range');
   });
 
-  test('Test 5: navigation → hub connected within 500 ms (cold and warm loads, figures)', async () => {
+  test('Test 5: navigation → hub connected within 500 ms (10 cold loads, p95; warm loads, figures)', async () => {
     const session = await api.login(BOB);
     const measure = async (p) => {
       await p.goto('/new');
       await waitConnected(p);
-      const mark = await p.evaluate(() => performance.getEntriesByName('hub-connected')[0]?.startTime);
-      assert.ok(mark > 0, 'the page marks when the hub connected');
-      return Math.round(mark);
+      const marks = await p.evaluate(() =>
+        ['hub-start', 'hub-connected'].map((name) => performance.getEntriesByName(name)[0]?.startTime),
+      );
+      assert.ok(marks[1] > 0, 'the page marks when the hub connected');
+      return marks.map(Math.round);
     };
     const fresh = async () => {
       const { context, page: p } = await openPage(browser, server.base);
@@ -267,27 +269,34 @@ describe('live capacity in real Chromium', { concurrency: false }, () => {
       await context.addInitScript((s) => localStorage.setItem('request-desk.session', JSON.stringify(s)), session);
       return p;
     };
-    // cold: a new browser profile each time (nothing cached)
+    // cold: a new browser context each time (no cache, no connection to reuse)
     const cold = [];
-    for (let i = 0; i < 5; i++) {
+    const started = [];
+    for (let i = 0; i < 10; i++) {
       const p = await fresh();
-      cold.push(await measure(p));
+      const [start, connected] = await measure(p);
+      cold.push(connected);
+      started.push(start);
       await p.context().close();
     }
     // warm: the same profile again (hashed assets come from the cache, no revalidation)
     const p = await fresh();
     await measure(p);
     const warm = [];
-    for (let i = 0; i < 20; i++) warm.push(await measure(p));
+    for (let i = 0; i < 20; i++) warm.push((await measure(p))[1]);
     const pct = (list, q) => [...list].sort((x, y) => x - y)[Math.min(list.length - 1, Math.ceil((q / 100) * list.length) - 1)];
-    figure('Test 5 navigation → hub connected, cold loads (ms, 5 runs)', cold.join(', '));
-    figure('Test 5 navigation → hub connected, cold p50 / max (ms)', `${pct(cold, 50)} / ${Math.max(...cold)}`);
-    figure('Test 5 navigation → hub connected, warm p50 / p95 (ms, 20 runs)', `${pct(warm, 50)} / ${pct(warm, 95)}`);
     const load = loadavg()[0] / cpus().length;
+    figure('Test 5 navigation → hub connected, cold loads (ms, 10 runs)', cold.join(', '));
+    figure('Test 5 navigation → hub started, cold loads (ms)', started.join(', '));
+    figure('Test 5 navigation → hub connected, cold p50 / p95 (ms; hard bound 500, target 300)', `${pct(cold, 50)} / ${pct(cold, 95)}`);
+    figure('Test 5 navigation → hub connected, warm p50 / p95 (ms, 20 runs)', `${pct(warm, 50)} / ${pct(warm, 95)}`);
     figure('Test 5 machine load during the run (1-min load average per core)', load.toFixed(2));
     assert.ok(pct(warm, 95) < 500, `warm p95 ${pct(warm, 95)} ms`);
-    // Cold loads are CPU-bound (a fresh profile parses the whole bundle): held to 500 ms on a machine that is not busy.
-    if (load < 0.75) assert.ok(pct(cold, 50) < 500, `cold median ${pct(cold, 50)} ms`);
+    // Cold loads are CPU-bound (a fresh context parses the bundle; the debug server compresses it):
+    // held to 500 ms unless other work oversubscribes the machine, and never worse than 1.5 s.
+    assert.ok(pct(cold, 95) < 1500, `cold p95 ${pct(cold, 95)} ms`);
+    if (load < 1) assert.ok(pct(cold, 95) < 500, `cold p95 ${pct(cold, 95)} ms (load ${load.toFixed(2)} per core)`);
+    else figure('Test 5 cold p95 < 500 ms not asserted: the machine is oversubscribed (load per core)', load.toFixed(2));
   });
 
   test('Test 5 (cont.): the settings and the first month are fetched in parallel, and the hub skips negotiation', async () => {

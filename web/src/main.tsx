@@ -1,16 +1,11 @@
 import { createRoot } from 'react-dom/client';
-import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
+import { QueryClientProvider } from '@tanstack/react-query';
 import { BrowserRouter } from 'react-router-dom';
 import { App } from './App';
 import { AuthProvider } from './auth/AuthProvider';
+import { queryClient } from './boot';
 import { I18nProvider } from './i18n/I18nProvider';
 import './styles.css';
-
-const queryClient = new QueryClient({
-  defaultOptions: {
-    queries: { refetchOnWindowFocus: false, retry: 1 },
-  },
-});
 
 createRoot(document.getElementById('root')!).render(
   <QueryClientProvider client={queryClient}>

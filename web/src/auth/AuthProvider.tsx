@@ -5,14 +5,9 @@ import type { ReactNode } from 'react';
 import { useQueryClient } from '@tanstack/react-query';
 import { api, configureApi } from '../api/client';
 import type { LoginResponse, User } from '../api/types';
+import { STORAGE_KEY, currentAccessToken, loadSession, setCurrentToken, type Session } from './session';
 
-const STORAGE_KEY = 'request-desk.session';
-
-interface Session {
-  token: string;
-  expiresAt: string;
-  user: User;
-}
+export { currentAccessToken } from './session';
 
 interface Auth {
   user: User | null;
@@ -25,22 +20,6 @@ interface Auth {
 
 const AuthContext = createContext<Auth | null>(null);
 
-function loadSession(): Session | null {
-  try {
-    const raw = localStorage.getItem(STORAGE_KEY);
-    if (!raw) return null;
-    const session = JSON.parse(raw) as Session;
-    if (!session.token || Date.parse(session.expiresAt) <= Date.now()) return null;
-    return session;
-  } catch {
-    return null;
-  }
-}
-
-// The API client reads the token from here, synchronously, on every call.
-let currentToken: string | null = loadSession()?.token ?? null;
-export const currentAccessToken = () => currentToken;
-
 export function AuthProvider({ children }: { children: ReactNode }) {
   const [session, setSession] = useState<Session | null>(loadSession);
   const [expired, setExpired] = useState(false);
@@ -49,8 +28,8 @@ export function AuthProvider({ children }: { children: ReactNode }) {
 
   const store = useCallback((next: Session | null) => {
     // another user's (or no user's) data must not linger in the cache
-    if (next?.token !== currentToken) queryClient.clear();
-    currentToken = next?.token ?? null;
+    if (next?.token !== currentAccessToken()) queryClient.clear();
+    setCurrentToken(next?.token ?? null);
     if (next) localStorage.setItem(STORAGE_KEY, JSON.stringify(next));
     else localStorage.removeItem(STORAGE_KEY);
     setSession(next);

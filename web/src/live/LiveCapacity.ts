@@ -175,6 +175,7 @@ export class LiveCapacity {
       return;
     }
     this.setState(this.baseline === null ? 'connecting' : 'reconnecting');
+    if (!performance.getEntriesByName('hub-start').length) performance.mark('hub-start');
     try {
       await this.connection.start();
       this.restartAttempts = 0;

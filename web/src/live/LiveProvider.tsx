@@ -4,9 +4,10 @@ import { createContext, useContext, useEffect, useState, useSyncExternalStore } 
 import type { ReactNode } from 'react';
 import { useQueryClient } from '@tanstack/react-query';
 import type { Day } from '../api/types';
-import { currentAccessToken } from '../auth/AuthProvider';
+import { currentAccessToken } from '../auth/session';
 import { monthDates, monthStart } from '../calendar/months';
 import { useI18n } from '../i18n/I18nProvider';
+import { adoptEarlyLive } from './early';
 import { keys } from './queryKeys';
 import { LiveCapacity, configuredTransport, type ConnectionState } from './LiveCapacity';
 
@@ -20,8 +21,12 @@ export function LiveProvider({ children }: { children: ReactNode }) {
   // first availability fetch (the contract's "connect the hub first").
   const { locale } = useI18n();
   const [live] = useState(() => {
-    const service = new LiveCapacity(queryClient, currentAccessToken, configuredTransport());
-    void service.start();
+    // started by main.tsx for the stored session, or now for a new sign-in
+    let service = adoptEarlyLive(currentAccessToken());
+    if (!service) {
+      service = new LiveCapacity(queryClient, currentAccessToken, configuredTransport());
+      void service.start();
+    }
     // The month the picker will most likely open on (today's, by this
     // browser's clock), fetched now, in parallel with the settings, instead
     // of after them. If the server's today is in another month, the picker
