@@ -313,6 +313,8 @@ export interface components {
       id: components["schemas"]["RequestId"];
       priority: components["schemas"]["Priority"];
       requesterId: components["schemas"]["UserId"];
+      /** @description The requester's display name, so a designer's queue needs no user list. */
+      requesterName: string;
       status: components["schemas"]["RequestStatus"];
       title: string;
       /** Format: date-time */
