@@ -26,10 +26,13 @@ test: test-rust test-contract test-hub test-web e2e
 test-rust:
     if cargo nextest --version >/dev/null 2>&1; then cargo nextest run --workspace {{features}}; else cargo test --workspace {{features}}; fi
 
-# The OpenAPI contract enforced by schemathesis (PyPI, into target/schemathesis) against a live server: no 5xx, documented statuses and bodies.
+# The OpenAPI contract enforced by schemathesis (PyPI, into target/schemathesis) against a live server: no 5xx, documented statuses and bodies; and the web client's generated types up to date with it.
 test-contract:
     cargo build {{features}} --bin request-desk
     tests/contract/run.sh
+    @# The web client's wire types are generated from this document: they must be up to date.
+    just npm-packages web
+    cd web && npm run openapi:check
 
 # Print the OpenAPI document (what GET /api/openapi.json serves).
 openapi:

@@ -1038,7 +1038,7 @@ describe('delivery', { concurrency: false }, () => {
 });
 
 describe('the designer’s tools', { concurrency: false }, () => {
-  test('queue: priorities look different, sort by priority, names for the admin, rejecting asks first', async () => {
+  test('queue: priorities look different, sort by priority, requester names for designers and admins, rejecting asks first', async () => {
     const low = await api.as(ALICE, 'POST', '/api/requests', { title: 'Low one', priority: 'low', dueDate: dates.queueA });
     const urgent = await api.as(ALICE, 'POST', '/api/requests', { title: 'Urgent one', priority: 'urgent', dueDate: dates.queueB });
     const admin = await page(ADMIN);
@@ -1053,6 +1053,10 @@ describe('the designer’s tools', { concurrency: false }, () => {
       });
     assert.notEqual(await look(urgent.id), await look(low.id), 'Urgent and Low look different');
     assert.match(await admin.getByTestId(`queue-${low.id}`).getByTestId('requester').textContent(), /Alice/);
+    // A designer may not list users, yet sees the name too.
+    const designer = await page(DESIGNER);
+    await designer.getByTestId('nav-queue').click();
+    assert.match(await designer.getByTestId(`queue-${low.id}`).getByTestId('requester').textContent(), /Alice/);
     await admin.getByTestId(`status-${low.id}-rejected`).click();
     await admin.getByTestId(`confirm-reject-${low.id}`).waitFor();
     assert.equal((await api.as(ALICE, 'GET', `/api/requests/${low.id}`)).status, 'pending', 'not rejected before confirming');

@@ -167,7 +167,9 @@ pub struct Day {
     pub percent: u32,
     pub status: DayStatus,
     /// Set exactly when `status` is `closed`.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub reason: Option<ClosedReason>,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub note: Option<String>,
     pub version: i64,
 }

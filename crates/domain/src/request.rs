@@ -171,6 +171,7 @@ pub struct Request {
     pub requester_id: UserId,
     /// The requester's display name, so a designer's queue needs no user list.
     pub requester_name: String,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub assignee_id: Option<UserId>,
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     #[serde(with = "crate::serde_formats::timestamp")]

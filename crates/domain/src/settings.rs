@@ -307,6 +307,7 @@ pub struct SettingsView {
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
     #[serde(with = "crate::serde_formats::date")]
     pub max_date: Date,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub default_designer_id: Option<UserId>,
 }
 

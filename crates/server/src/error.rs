@@ -33,7 +33,7 @@ pub struct ErrorBody {
     pub message: String,
     /// Machine-readable context, e.g. `{"field": "dueDate"}`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<std::collections::HashMap<String, serde_json::Value>>)]
     pub details: Option<Value>,
 }
 

@@ -15,10 +15,10 @@ fn main() -> anyhow::Result<()> {
     telemetry::init(cli.config.log_format);
     let config = cli.config;
     if cli.command == Some(Command::Openapi) {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(request_desk_server::openapi::document())?
-        );
+        // A closed pipe (`| head`) ends the output quietly.
+        use std::io::Write;
+        let json = serde_json::to_string_pretty(request_desk_server::openapi::document())?;
+        let _ = writeln!(std::io::stdout().lock(), "{json}");
         return Ok(());
     }
     let local_db_dir = config::local_db_dir(config.local_db_dir.as_deref());

@@ -150,10 +150,10 @@ export interface components {
       date: string;
       /** Format: int32 */
       held: number;
-      note?: string | null;
+      note: string | null;
       /** Format: int32 */
       percent: number;
-      reason?: null | components["schemas"]["ClosedReason"];
+      reason: null | components["schemas"]["ClosedReason"];
       /** Format: int32 */
       remaining: number;
       status: components["schemas"]["DayStatus"];
@@ -184,10 +184,10 @@ export interface components {
       date: string;
       /** Format: int32 */
       held: number;
-      note?: string | null;
+      note: string | null;
       /** Format: int32 */
       percent: number;
-      reason?: null | components["schemas"]["ClosedReason"];
+      reason: null | components["schemas"]["ClosedReason"];
       /** Format: int32 */
       remaining: number;
       status: components["schemas"]["DayStatus"];
@@ -204,7 +204,9 @@ export interface components {
     /** @description The contract's error body, as it is written (and documented in OpenAPI). */
     ErrorBody: {
       /** @description Machine-readable context, e.g. `{"field": "dueDate"}`. */
-      details?: Record<string, never> | null;
+      details?: {
+        [key: string]: unknown;
+      } | null;
       /**
        * @description A stable code: `bad_request`, `validation_failed`, `unauthorized`,
        * `forbidden`, `not_found`, `method_not_allowed`, `conflict`,
@@ -304,7 +306,7 @@ export interface components {
     };
     /** @description The contract's `Request`. */
     Request: {
-      assigneeId?: null | components["schemas"]["UserId"];
+      assigneeId: null | components["schemas"]["UserId"];
       /** Format: date-time */
       createdAt: string;
       description: string;
@@ -373,7 +375,7 @@ export interface components {
       closedWeekdays: string[];
       /** Format: int32 */
       dailyCapacity: number;
-      defaultDesignerId?: null | components["schemas"]["UserId"];
+      defaultDesignerId: null | components["schemas"]["UserId"];
       /** Format: int32 */
       limitedThresholdPercent: number;
       /** Format: date */

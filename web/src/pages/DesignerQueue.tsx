@@ -1,14 +1,13 @@
 // The designer queue: every request, filterable by status and priority,
 // sortable, with the allowed status changes (pending → in progress →
 // completed; pending or in progress → rejected). Rejecting asks first.
-// Requester names come from the user list where the reader may see it
-// (admins); otherwise the requester's number is shown.
-import { useMemo, useRef, useState } from 'react';
+// Each request names its requester (`requesterName`), so designers see
+// names without the admin-only user list.
+import { useRef, useState } from 'react';
 import { useSearchParams } from 'react-router-dom';
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api } from '../api/client';
 import { PRIORITIES, REQUEST_STATUSES, type Priority, type RequestStatus, type WorkRequest } from '../api/types';
-import { useAuth } from '../auth/AuthProvider';
 import { describeError } from '../i18n/errors';
 import { useI18n } from '../i18n/I18nProvider';
 import type { MessageKey } from '../i18n/en';
@@ -45,7 +44,6 @@ export function sortRequests(items: readonly WorkRequest[], sort: QueueSort): Wo
 export function DesignerQueue() {
   const i18n = useI18n();
   const { t } = i18n;
-  const { user } = useAuth();
   const queryClient = useQueryClient();
   const [params] = useSearchParams();
   const linked = Number(params.get('request')) || null;
@@ -64,13 +62,6 @@ export function DesignerQueue() {
     queryFn: () => api.requests({ status: status || undefined, page, pageSize: PAGE_SIZE }),
     placeholderData: keepPreviousData,
   });
-  const users = useQuery({
-    queryKey: keys.users,
-    queryFn: api.users,
-    staleTime: 60_000,
-    enabled: user?.role === 'admin',
-  });
-  const names = useMemo(() => new Map((users.data ?? []).map((u) => [u.id, u.displayName])), [users.data]);
 
   const change = useMutation({
     mutationFn: ({ request, to, why }: { request: WorkRequest; to: RequestStatus; why?: string }) =>
@@ -172,7 +163,7 @@ export function DesignerQueue() {
                     <PriorityBadge priority={request.priority} />
                     <span className={`badge badge-${request.status}`}>{t(`request.${request.status}`)}</span>
                     <span className="muted small" data-testid="requester">
-                      {names.get(request.requesterId) ?? t('queue.requester', { n: request.requesterId })}
+                      {request.requesterName || t('queue.requester', { n: request.requesterId })}
                     </span>
                   </span>
                 </div>

@@ -40,8 +40,9 @@ pub struct CapacityUpdated<'a> {
     pub remaining: u32,
     pub percent: u32,
     pub status: DayStatus,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub reason: Option<ClosedReason>,
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, required = true))]
     pub note: Option<&'a str>,
 }
 
