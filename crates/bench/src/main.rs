@@ -348,7 +348,7 @@ async fn start(opts: &Opts) -> anyhow::Result<Setup> {
             (u, what.to_owned())
         }
     };
-    let db = Database::create(&server_url).await?;
+    let db = Database::create(&bin, &server_url).await?;
     eprintln!("bench: database {} on {server_url}", db.name);
     let log = PathBuf::from("target/bench/server.log");
     let server = match Server::start(&bin, &db.url, opts.pool_size, &opts.server_env, log).await {

@@ -95,19 +95,31 @@ impl Database {
         Ok(url)
     }
 
-    /// `CREATE DATABASE bench_<random>` on the server behind `server_url`.
-    pub async fn create(server_url: &str) -> anyhow::Result<Database> {
-        let admin_url = with_database(server_url, "postgres")?;
-        let name = format!(
-            "bench_{}",
-            Alphanumeric
-                .sample_string(&mut rand::thread_rng(), 10)
-                .to_lowercase()
-        );
-        psql(&admin_url, &format!("CREATE DATABASE {name}")).await?;
-        let url = with_database(server_url, &name)?;
+    /// A fresh, migrated `bench_<random>` database on the server behind
+    /// `server_url`, made the way every suite makes its own: `request-desk
+    /// local-db --test --new-database` (a clone of the migrated template).
+    pub async fn create(server_bin: &Path, server_url: &str) -> anyhow::Result<Database> {
+        let out = Command::new(server_bin)
+            .args(["local-db", "--test", "--new-database", "--prefix", "bench"])
+            .env("DATABASE_URL", server_url)
+            .stdin(Stdio::null())
+            .stderr(Stdio::inherit())
+            .output()
+            .await
+            .with_context(|| format!("running {} local-db --new-database", server_bin.display()))?;
+        if !out.status.success() {
+            bail!("`request-desk local-db --test --new-database` failed");
+        }
+        let url = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        let name = url
+            .rsplit('/')
+            .next()
+            .and_then(|n| n.split('?').next())
+            .filter(|n| !n.is_empty())
+            .with_context(|| format!("`local-db --new-database` printed no database URL: {url}"))?
+            .to_owned();
         Ok(Database {
-            admin_url,
+            admin_url: with_database(server_url, "postgres")?,
             name,
             url,
         })

@@ -65,7 +65,17 @@ fn named(conn: &mut Conn, rows: Vec<RequestRow>) -> Result<Vec<Request>, Reposit
 
 /// One row as the contract's request.
 fn named_one(conn: &mut Conn, row: RequestRow) -> Result<Request, RepositoryError> {
-    Ok(named(conn, vec![row])?.remove(0))
+    let name = name_of(conn, row.requester_id)?;
+    row.into_request(name)
+}
+
+/// One user's display name. Writers read it before they lock any day row,
+/// so the lookup never lengthens the time a contended date is held.
+fn name_of(conn: &mut Conn, user: i64) -> Result<String, RepositoryError> {
+    Ok(names(conn, &[user])
+        .map_err(db_error)?
+        .remove(&user)
+        .unwrap_or_default())
 }
 
 /// Locks a request's row and checks its status is still `expected`.
@@ -92,6 +102,7 @@ fn held_of(locked: &[DayRecord]) -> impl Fn(Date) -> u32 + '_ {
 impl RequestRepository for PgStore {
     fn create(&self, new: NewRequest) -> Result<Booked, BookingError> {
         let mut conn = self.conn()?;
+        let requester_name = name_of(&mut conn, new.requester.0)?;
         conn.transaction(|conn| {
             let date = new.fields.due_date;
             let with_hold = match new.hold {
@@ -118,7 +129,7 @@ impl RequestRepository for PgStore {
                 })
                 .returning(RequestRow::as_returning())
                 .get_result(conn)?;
-            let request = domain(named_one(conn, row))?;
+            let request = domain(row.into_request(requester_name))?;
             let changed_days = stamp_days(conn, &[(date, 1)], &in_force, held_of(&locked))?;
             let mut events = in_force.day_events(&changed_days);
             if let Some(n) = NewNotification::new_request(&request, new.at) {
@@ -191,6 +202,7 @@ impl RequestRepository for PgStore {
         let mut conn = self.conn()?;
         conn.transaction(|conn| {
             let current = lock_request(conn, id, expected)?;
+            let requester_name = domain(name_of(conn, current.requester_id))?;
             let (old, new) = (current.due_date, fields.due_date);
             let moves = old != new && expected.holds_slot();
             // A hold only matters when a slot moves onto its date.
@@ -229,7 +241,7 @@ impl RequestRepository for PgStore {
             let changed_days = stamp_days(conn, touched, &in_force, held_of(&locked))?;
             announce(conn, &in_force.day_events(&changed_days))?;
             Ok(Booked {
-                request: domain(named_one(conn, row))?,
+                request: domain(row.into_request(requester_name))?,
                 changed_days,
             })
         })
@@ -240,6 +252,7 @@ impl RequestRepository for PgStore {
         let mut conn = self.conn()?;
         conn.transaction(|conn| {
             let current = lock_request(conn, id, t.from)?;
+            let requester_name = domain(name_of(conn, current.requester_id))?;
             let frees_or_takes = t.from.holds_slot() != t.to.holds_slot();
             let locked = if frees_or_takes {
                 lock_days(conn, &[current.due_date])?
@@ -254,7 +267,7 @@ impl RequestRepository for PgStore {
                 ))
                 .returning(RequestRow::as_returning())
                 .get_result(conn)?;
-            let request = domain(named_one(conn, row))?;
+            let request = domain(row.into_request(requester_name))?;
             let touched = if frees_or_takes {
                 vec![(current.due_date, if t.to.holds_slot() { 1 } else { -1 })]
             } else {
