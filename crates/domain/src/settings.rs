@@ -69,6 +69,20 @@ const WEEKDAYS: [(Weekday, &str); 7] = [
     (Weekday::Sunday, "sunday"),
 ];
 
+/// The OpenAPI schema of a list of weekday names, from [`WEEKDAYS`] itself.
+#[cfg(feature = "openapi")]
+pub fn weekday_names_schema() -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+    ArrayBuilder::new()
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(WEEKDAYS.iter().map(|(_, name)| *name))),
+        )
+        .description(Some("Lower-case English weekday names"))
+        .build()
+}
+
 impl ClosedWeekdays {
     pub fn from_weekdays(days: impl IntoIterator<Item = Weekday>) -> Self {
         ClosedWeekdays(
@@ -295,7 +309,7 @@ pub struct SettingsView {
     pub limited_threshold_percent: u32,
     pub booking_window_days: u32,
     /// Lower-case English weekday names (`saturday`, `sunday`, …).
-    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
+    #[cfg_attr(feature = "openapi", schema(schema_with = weekday_names_schema))]
     pub closed_weekdays: Vec<&'static str>,
     pub timezone: String,
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]

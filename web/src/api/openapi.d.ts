@@ -359,7 +359,8 @@ export interface components {
     SettingsBody: {
       /** Format: int64 */
       bookingWindowDays: number;
-      closedWeekdays?: string[] | null;
+      /** @description Lower-case English weekday names */
+      closedWeekdays?: ("monday" | "tuesday" | "wednesday" | "thursday" | "friday" | "saturday" | "sunday")[];
       /** Format: int64 */
       dailyCapacity: number;
       /** Format: int64 */
@@ -371,8 +372,8 @@ export interface components {
     SettingsView: {
       /** Format: int32 */
       bookingWindowDays: number;
-      /** @description Lower-case English weekday names (`saturday`, `sunday`, …). */
-      closedWeekdays: string[];
+      /** @description Lower-case English weekday names */
+      closedWeekdays: ("monday" | "tuesday" | "wednesday" | "thursday" | "friday" | "saturday" | "sunday")[];
       /** Format: int32 */
       dailyCapacity: number;
       defaultDesignerId: null | components["schemas"]["UserId"];

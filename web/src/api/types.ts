@@ -1,7 +1,7 @@
 // The contract's shapes, from the server's OpenAPI document: openapi.d.ts is
 // generated from openapi.json (`npm run openapi:types`; a Vitest test fails
 // when it is stale). Only what the document leaves looser than the contract
-// is narrowed here: the weekday names, the error codes, and the two fields of
+// is narrowed here: the error codes, and the two fields of
 // a day that a client fills in itself (`toDay`).
 import type { components } from './openapi';
 
@@ -16,15 +16,8 @@ export type Role = Schemas['Role'];
 export type User = Schemas['User'];
 export type LoginResponse = Schemas['LoginResponse'];
 
-/** Lower-case English weekday names (the document types them as strings). */
-export type Weekday =
-  | 'monday'
-  | 'tuesday'
-  | 'wednesday'
-  | 'thursday'
-  | 'friday'
-  | 'saturday'
-  | 'sunday';
+/** Lower-case English weekday names. */
+export type Weekday = Schemas['SettingsView']['closedWeekdays'][number];
 
 export const WEEKDAYS: Weekday[] = [
   'sunday',
@@ -37,14 +30,10 @@ export const WEEKDAYS: Weekday[] = [
 ];
 
 /** `GET /api/settings/public` (`SettingsView`). */
-export interface Settings extends Omit<Schemas['SettingsView'], 'closedWeekdays'> {
-  closedWeekdays: Weekday[];
-}
+export type Settings = Schemas['SettingsView'];
 
 /** `PUT /api/settings` (`SettingsBody`). */
-export interface SettingsInput extends Omit<Schemas['SettingsBody'], 'closedWeekdays'> {
-  closedWeekdays?: Weekday[] | null;
-}
+export type SettingsInput = Schemas['SettingsBody'];
 
 export type DayStatus = Schemas['DayStatus'];
 

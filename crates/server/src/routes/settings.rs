@@ -38,7 +38,7 @@ pub struct SettingsBody {
     limited_threshold_percent: Option<i64>,
     #[schema(value_type = i64, required = true)]
     booking_window_days: Option<i64>,
-    #[schema(value_type = Option<Vec<String>>)]
+    #[schema(schema_with = request_desk_domain::settings::weekday_names_schema)]
     closed_weekdays: Option<Vec<String>>,
     #[schema(value_type = Option<String>)]
     timezone: Option<String>,
