@@ -3,7 +3,7 @@
 // against the real server and database.
 
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { after, describe, test } from "node:test";
 
 import {
   CapacityWatcher,
@@ -19,17 +19,9 @@ import {
   waitFor,
 } from "./lib/harness.mjs";
 
-let env;
-let tokens;
-let today;
-
-before(async () => {
-  ({ env, tokens, today } = await signedInEnvironment());
-});
-
-after(async () => {
-  await env?.teardown();
-});
+// One server and the signed-in demo users for this file, torn down after it.
+const { env, tokens, today } = await signedInEnvironment();
+after(() => env.teardown());
 
 TRANSPORTS.forEach(([name, transport], index) => {
   // Each transport works on its own dates, so the tests cannot see each

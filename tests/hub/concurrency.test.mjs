@@ -2,7 +2,7 @@
 // every watcher — one per transport — ends on the database's final numbers.
 
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
+import { after, test } from "node:test";
 
 import {
   CapacityWatcher,
@@ -15,17 +15,9 @@ import {
   waitFor,
 } from "./lib/harness.mjs";
 
-let env;
-let tokens;
-let today;
-
-before(async () => {
-  ({ env, tokens, today } = await signedInEnvironment());
-});
-
-after(async () => {
-  await env?.teardown();
-});
+// One server and the signed-in demo users for this file, torn down after it.
+const { env, tokens, today } = await signedInEnvironment();
+after(() => env.teardown());
 
 test("30 concurrent bookings for a date with capacity 10: exactly 10 succeed and every watcher ends on the database's numbers", async () => {
   const date = addDays(today, 5);

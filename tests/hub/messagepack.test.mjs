@@ -4,7 +4,7 @@
 // included. Server-Sent Events cannot carry binary: the client refuses it.
 
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { after, describe, test } from "node:test";
 
 import {
   addDays,
@@ -17,17 +17,9 @@ import {
   waitFor,
 } from "./lib/harness.mjs";
 
-let env;
-let tokens;
-let today;
-
-before(async () => {
-  ({ env, tokens, today } = await signedInEnvironment());
-});
-
-after(async () => {
-  await env?.teardown();
-});
+// One server and the signed-in demo users for this file, torn down after it.
+const { env, tokens, today } = await signedInEnvironment();
+after(() => env.teardown());
 
 const BINARY_TRANSPORTS = [
   ["WebSockets", signalR.HttpTransportType.WebSockets],

@@ -3,7 +3,7 @@
 // including the changes made while they were away.
 
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
+import { after, test } from "node:test";
 
 import {
   CapacityWatcher,
@@ -17,17 +17,9 @@ import {
   waitFor,
 } from "./lib/harness.mjs";
 
-let env;
-let tokens;
-let today;
-
-before(async () => {
-  ({ env, tokens, today } = await signedInEnvironment());
-});
-
-after(async () => {
-  await env?.teardown();
-});
+// One server and the signed-in demo users for this file, torn down after it.
+const { env, tokens, today } = await signedInEnvironment();
+after(() => env.teardown());
 
 test("after a server crash every transport reconnects and catches up on changes made while it was away", async () => {
   const from = addDays(today, 7);

@@ -5,7 +5,7 @@
 // order — with the JSON and the MessagePack protocol.
 
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
+import { after, test } from "node:test";
 
 import {
   addDays,
@@ -18,17 +18,9 @@ import {
   waitFor,
 } from "./lib/harness.mjs";
 
-let env;
-let tokens;
-let today;
-
-before(async () => {
-  ({ env, tokens, today } = await signedInEnvironment());
-});
-
-after(async () => {
-  await env?.teardown();
-});
+// One server and the signed-in demo users for this file, torn down after it.
+const { env, tokens, today } = await signedInEnvironment();
+after(() => env.teardown());
 
 [
   ["JSON", false, 5],
