@@ -181,11 +181,21 @@ pub struct NewUser {
 }
 
 /// A registration or admin-created account as typed, before validation.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct UserInput {
     pub email: String,
     pub password: String,
     pub display_name: String,
+}
+
+impl std::fmt::Debug for UserInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserInput")
+            .field("email", &self.email)
+            .field("password", &format_args!("<redacted>"))
+            .field("display_name", &self.display_name)
+            .finish()
+    }
 }
 
 #[cfg(test)]
@@ -221,6 +231,19 @@ mod tests {
             format!("{:?}", Password::parse("secret-secret").unwrap()),
             "Password(<redacted>)"
         );
+    }
+
+    #[test]
+    fn a_typed_password_is_redacted_in_debug_output() {
+        let input = UserInput {
+            email: "alice@example.com".into(),
+            password: "secret-secret".into(),
+            display_name: "Alice".into(),
+        };
+        let debug = format!("{input:?}");
+        assert!(!debug.contains("secret-secret"), "{debug}");
+        assert!(debug.contains("alice@example.com"), "{debug}");
+        assert!(debug.contains("<redacted>"), "{debug}");
     }
 
     #[test]

@@ -66,10 +66,18 @@ impl std::fmt::Debug for TokenSigner {
 }
 
 /// A freshly issued token.
-#[derive(Debug)]
 pub struct IssuedToken {
     pub token: String,
     pub expires_at: OffsetDateTime,
+}
+
+impl std::fmt::Debug for IssuedToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IssuedToken")
+            .field("token", &crate::config::Redacted)
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
 }
 
 impl TokenSigner {
@@ -423,6 +431,14 @@ mod tests {
         let s = signer(Duration::minutes(5));
         let token = s.issue(&alice()).unwrap().token;
         assert_eq!(s.subject(&token), Some(UserId(3)));
+    }
+
+    #[test]
+    fn an_issued_token_is_redacted_in_debug_output() {
+        let issued = signer(Duration::minutes(5)).issue(&alice()).unwrap();
+        let debug = format!("{issued:?}");
+        assert!(!debug.contains(&issued.token), "{debug}");
+        assert!(debug.contains("<redacted>"), "{debug}");
     }
 
     #[test]

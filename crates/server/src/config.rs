@@ -73,6 +73,17 @@ impl fmt::Debug for Secret {
     }
 }
 
+/// Stands in for a secret in `Debug` output: whether it was given, never what
+/// it is.
+#[derive(Clone, Copy)]
+pub(crate) struct Redacted;
+
+impl fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
 impl std::str::FromStr for Secret {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
@@ -84,7 +95,7 @@ impl std::str::FromStr for Secret {
     }
 }
 
-#[derive(Debug, Clone, clap::Args)]
+#[derive(Clone, clap::Args)]
 pub struct Config {
     /// PostgreSQL URL; unset → dev mode with the project-local cluster.
     #[arg(long, global = true, env = "DATABASE_URL", hide_env_values = true)]
@@ -220,6 +231,73 @@ pub struct Config {
     /// checkout this binary was built from.
     #[arg(long, global = true, env = "LOCAL_DB_DIR")]
     pub local_db_dir: Option<PathBuf>,
+}
+
+/// Every setting but the database URL, which may hold a password.
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Destructured in full, so a new setting cannot be left out unseen.
+        let Config {
+            database_url,
+            database_pool_size,
+            bind_addr,
+            jwt_secret,
+            jwt_ttl_minutes,
+            hub_max_connections,
+            hub_max_connections_per_user,
+            hub_negotiate_per_second,
+            hold_ttl_seconds,
+            seed_demo,
+            log_format,
+            web_dist_dir,
+            database_pool_timeout_ms,
+            database_lock_timeout_ms,
+            database_statement_timeout_ms,
+            booking_connections_per_date,
+            booking_queue_timeout_ms,
+            user_cache_ttl_ms,
+            password_hash_threads,
+            password_hash_queue,
+            login_limit_per_address,
+            login_limit_per_email,
+            cors_allowed_origins,
+            registration_limit_per_address,
+            local_db_dir,
+        } = self;
+        f.debug_struct("Config")
+            .field("database_url", &database_url.as_ref().map(|_| Redacted))
+            .field("database_pool_size", database_pool_size)
+            .field("bind_addr", bind_addr)
+            .field("jwt_secret", jwt_secret)
+            .field("jwt_ttl_minutes", jwt_ttl_minutes)
+            .field("hub_max_connections", hub_max_connections)
+            .field("hub_max_connections_per_user", hub_max_connections_per_user)
+            .field("hub_negotiate_per_second", hub_negotiate_per_second)
+            .field("hold_ttl_seconds", hold_ttl_seconds)
+            .field("seed_demo", seed_demo)
+            .field("log_format", log_format)
+            .field("web_dist_dir", web_dist_dir)
+            .field("database_pool_timeout_ms", database_pool_timeout_ms)
+            .field("database_lock_timeout_ms", database_lock_timeout_ms)
+            .field(
+                "database_statement_timeout_ms",
+                database_statement_timeout_ms,
+            )
+            .field("booking_connections_per_date", booking_connections_per_date)
+            .field("booking_queue_timeout_ms", booking_queue_timeout_ms)
+            .field("user_cache_ttl_ms", user_cache_ttl_ms)
+            .field("password_hash_threads", password_hash_threads)
+            .field("password_hash_queue", password_hash_queue)
+            .field("login_limit_per_address", login_limit_per_address)
+            .field("login_limit_per_email", login_limit_per_email)
+            .field("cors_allowed_origins", cors_allowed_origins)
+            .field(
+                "registration_limit_per_address",
+                registration_limit_per_address,
+            )
+            .field("local_db_dir", local_db_dir)
+            .finish()
+    }
 }
 
 impl Config {
@@ -374,6 +452,27 @@ mod tests {
     fn uuid_like() -> String {
         use rand::distributions::{Alphanumeric, DistString};
         Alphanumeric.sample_string(&mut rand::thread_rng(), 12)
+    }
+
+    #[test]
+    fn the_database_url_and_jwt_secret_are_redacted_in_debug_output() {
+        let cli = Cli::try_parse_from([
+            "request-desk",
+            "--database-url",
+            "postgres://app:hunter2-hunter2@db.example.com/desk",
+            "--jwt-secret",
+            "sixteen-chars-or-more",
+        ])
+        .unwrap();
+        for debug in [format!("{:?}", cli.config), format!("{cli:?}")] {
+            assert!(!debug.contains("hunter2"), "{debug}");
+            assert!(!debug.contains("sixteen-chars-or-more"), "{debug}");
+            assert!(debug.contains("database_url: Some(<redacted>)"), "{debug}");
+            assert!(
+                debug.contains("bind_addr: "),
+                "the other settings show: {debug}"
+            );
+        }
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! the [`HashingPool`] (never on the blocking pool the database calls
 //! share), after the rate limits.
 
+use std::fmt;
 use std::sync::Arc;
 
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -14,7 +15,7 @@ use request_desk_infrastructure::password::{HashingBusy, HashingPool};
 use serde::{Deserialize, Serialize};
 
 /// `POST /api/auth/login`'s answer.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LoginResponse {
     /// `Authorization: Bearer <token>`, and the hub's `accessTokenFactory`.
@@ -25,8 +26,19 @@ pub struct LoginResponse {
     pub user: request_desk_domain::user::User,
 }
 
+impl fmt::Debug for LoginResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LoginResponse")
+            .field("token", &Redacted)
+            .field("expires_at", &self.expires_at)
+            .field("user", &self.user)
+            .finish()
+    }
+}
+
 use super::{path_id, required, run, Endpoint};
 use crate::auth::{SignedIn, Tokens};
+use crate::config::Redacted;
 use crate::error::ApiError;
 use crate::rate_limit::RateLimiters;
 
@@ -42,7 +54,7 @@ pub fn endpoints() -> Vec<Endpoint> {
     ]
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AccountBody {
     #[schema(value_type = String, format = Email, required = true)]
@@ -53,6 +65,17 @@ pub struct AccountBody {
     display_name: Option<String>,
     #[schema(value_type = Option<request_desk_domain::user::Role>)]
     role: Option<String>,
+}
+
+impl fmt::Debug for AccountBody {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AccountBody")
+            .field("email", &self.email)
+            .field("password", &self.password.as_ref().map(|_| Redacted))
+            .field("display_name", &self.display_name)
+            .field("role", &self.role)
+            .finish()
+    }
 }
 
 impl AccountBody {
@@ -110,12 +133,21 @@ pub async fn register(
     Ok(HttpResponse::Created().json(user))
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct LoginBody {
     #[schema(value_type = String, required = true)]
     email: Option<String>,
     #[schema(value_type = String, required = true)]
     password: Option<String>,
+}
+
+impl fmt::Debug for LoginBody {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LoginBody")
+            .field("email", &self.email)
+            .field("password", &self.password.as_ref().map(|_| Redacted))
+            .finish()
+    }
 }
 
 /// Sign in: a bearer token for the API and the hub.
