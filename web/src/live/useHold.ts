@@ -1,24 +1,12 @@
-// The slot the form keeps for its user while they type (`/api/holds`).
-// Picking a day takes a hold, picking another moves it (the server releases
-// the old one in the same transaction), submitting uses it, and leaving the
-// page releases it — best effort: the hold's expiry is the guarantee.
-// Takes and releases go one after another, so the server sees them in the
-// order the user made them. Each is announced to `OwnChanges` first, so the
-// page's own hold makes no notice for its own user.
-import { useCallback, useEffect, useRef, useState } from 'react';
+// The React glue of `HoldKeeper` (holds.ts): one keeper per form, its state
+// as React state, the page's `pagehide`/`pageshow` (the back-forward cache)
+// and unmounting wired to it, and the countdown in the hold's last minute.
+import { useEffect, useState, useSyncExternalStore } from 'react';
 import { api, currentToken, releaseHoldOnExit } from '../api/client';
-import type { Hold } from '../api/types';
+import { HOLD_WARNING_MS, HoldKeeper, msUntil, type HoldServer, type HoldState } from './holds';
 import { useOwnChanges } from './LiveFeedback';
 
-/** The countdown (and the offer to extend) shows in the hold's last minute. */
-export const HOLD_WARNING_MS = 60_000;
-
-export type HoldState =
-  | { kind: 'none' }
-  | { kind: 'taking'; date: string }
-  | { kind: 'held'; hold: Hold }
-  | { kind: 'expired'; date: string }
-  | { kind: 'failed'; date: string; error: unknown };
+export { HOLD_WARNING_MS, msUntil, type HoldState };
 
 export interface HoldControls {
   state: HoldState;
@@ -36,102 +24,33 @@ export interface HoldControls {
   consumed: () => void;
 }
 
-/** Milliseconds until `expiresAt` (by this device's clock). */
-export function msUntil(expiresAt: string, now = Date.now()): number {
-  return Date.parse(expiresAt) - now;
-}
+const server: HoldServer = {
+  take: (date) => api.takeHold(date),
+  release: (id) => api.releaseHold(id),
+  releaseOnExit: (id, token) => releaseHoldOnExit(id, token),
+  token: currentToken,
+};
 
 export function useHold(): HoldControls {
   const own = useOwnChanges();
-  const [state, setState] = useState<HoldState>({ kind: 'none' });
+  const [keeper] = useState(() => new HoldKeeper(server, own));
+  const state = useSyncExternalStore(keeper.subscribe, keeper.getState);
   const [now, setNow] = useState(() => Date.now());
-  // the hold the server has for us, as far as we know — read by the queue and on exit
-  const current = useRef<Hold | null>(null);
-  // the session the hold belongs to: signing out clears the session before the page unmounts
-  const holder = useRef<string | null>(null);
-  const queue = useRef<Promise<void>>(Promise.resolve());
-  const latest = useRef(0);
-  const mounted = useRef(true);
 
-  const enqueue = useCallback((job: () => Promise<void>) => {
-    queue.current = queue.current.then(job, job);
-  }, []);
-
-  const take = useCallback(
-    (date: string, extend = false) => {
-      const seq = ++latest.current;
-      setState({ kind: 'taking', date });
-      enqueue(async () => {
-        if (seq !== latest.current || !mounted.current) return; // a newer pick superseded this one
-        const previous = current.current;
-        if (!extend && previous && previous.date === date && msUntil(previous.expiresAt) > HOLD_WARNING_MS) {
-          setState({ kind: 'held', hold: previous });
-          return;
-        }
-        const token = own.expect(previous && previous.date !== date ? [date, previous.date] : [date]);
-        try {
-          const hold = await api.takeHold(date);
-          current.current = hold;
-          holder.current = currentToken();
-          if (!mounted.current) {
-            releaseHoldOnExit(hold.id, holder.current);
-            return;
-          }
-          if (seq === latest.current) setState({ kind: 'held', hold });
-        } catch (error) {
-          own.release(token);
-          // the server released the previous hold only if the new one was taken
-          if (seq === latest.current && mounted.current) setState({ kind: 'failed', date, error });
-        }
-      });
-    },
-    [enqueue, own],
-  );
-
-  const release = useCallback(() => {
-    latest.current += 1;
-    setState({ kind: 'none' });
-    enqueue(async () => {
-      const hold = current.current;
-      current.current = null;
-      if (!hold) return;
-      const token = own.expect([hold.date]);
-      try {
-        await api.releaseHold(hold.id);
-      } catch {
-        // 404: already gone (expired or used); otherwise its expiry frees it
-        own.release(token);
-      }
-    });
-  }, [enqueue, own]);
-
-  const consumed = useCallback(() => {
-    latest.current += 1;
-    current.current = null;
-    setState({ kind: 'none' });
-  }, []);
-
-  const idFor = useCallback((date: string) => {
-    const hold = current.current;
-    return hold && hold.date === date ? hold.id : undefined;
-  }, []);
-
-  // Leaving the page (navigation inside the app, or closing the tab) releases the hold.
+  // Leaving the page (navigation inside the app, or closing the tab) releases
+  // the hold; a page restored from the back-forward cache takes it again.
   useEffect(() => {
-    mounted.current = true;
-    const onPageHide = () => {
-      const hold = current.current;
-      if (hold) releaseHoldOnExit(hold.id, holder.current);
-    };
+    keeper.attach();
+    const onPageHide = () => keeper.pageHidden();
+    const onPageShow = (event: PageTransitionEvent) => keeper.pageShown(event.persisted);
     window.addEventListener('pagehide', onPageHide);
+    window.addEventListener('pageshow', onPageShow);
     return () => {
-      mounted.current = false;
       window.removeEventListener('pagehide', onPageHide);
-      const hold = current.current;
-      current.current = null;
-      if (hold) releaseHoldOnExit(hold.id, holder.current);
+      window.removeEventListener('pageshow', onPageShow);
+      keeper.detach();
     };
-  }, []);
+  }, [keeper]);
 
   // The countdown: a tick per second in the last minute, and the end of the hold.
   const held = state.kind === 'held' ? state.hold : null;
@@ -140,29 +59,26 @@ export function useHold(): HoldControls {
     const tick = () => {
       const t = Date.now();
       setNow(t);
-      if (msUntil(held.expiresAt, t) <= 0) {
+      const left = msUntil(held.expiresAt, t);
+      if (left <= 0) {
         // kept: the server judges it (our clock may be off); a booking with it then gets hold_expired
-        setState((s) => (s.kind === 'held' && s.hold.id === held.id ? { kind: 'expired', date: held.date } : s));
+        keeper.expired(held.id);
         return;
       }
-      const left = msUntil(held.expiresAt, t);
       timer = setTimeout(tick, left > HOLD_WARNING_MS ? left - HOLD_WARNING_MS : Math.min(1000, left));
     };
     let timer: ReturnType<typeof setTimeout> | undefined;
     tick();
     return () => clearTimeout(timer);
-  }, [held]);
-
-  const covers = (date: string | null) =>
-    date !== null && ((state.kind === 'taking' && state.date === date) || (state.kind === 'held' && state.hold.date === date));
+  }, [held, keeper]);
 
   return {
     state,
-    covers,
+    covers: keeper.covers,
     msLeft: held ? Math.max(msUntil(held.expiresAt, now), 0) : null,
-    take,
-    release,
-    idFor,
-    consumed,
+    take: keeper.take,
+    release: keeper.release,
+    idFor: keeper.idFor,
+    consumed: keeper.consumed,
   };
 }
