@@ -33,6 +33,16 @@ pub(crate) fn db_error(e: Error) -> RepositoryError {
     kind(Box::new(e))
 }
 
+/// Running the pending migrations failed; the harness's error is the cause.
+#[derive(Debug, thiserror::Error)]
+#[error("migrations failed")]
+struct MigrationsFailed(#[source] request_desk_domain::error::Cause);
+
+/// The migration harness failed: unexpected, with its error kept as the cause.
+pub(crate) fn migrations_error(e: request_desk_domain::error::Cause) -> RepositoryError {
+    RepositoryError::Unexpected(Box::new(MigrationsFailed(e)))
+}
+
 /// `lock_timeout` (55P03) or `statement_timeout` (57014) cut a statement short.
 fn is_timeout(message: &str) -> bool {
     message.starts_with("canceling statement due to lock timeout")
@@ -119,6 +129,16 @@ mod tests {
             error("invalid byte sequence for encoding \"UTF8\": 0x00"),
             RepositoryError::InvalidInput(_)
         ));
+    }
+
+    #[test]
+    fn a_failed_migration_keeps_its_cause() {
+        let e = migrations_error("relation \"days\" already exists".into());
+        assert!(matches!(e, RepositoryError::Unexpected(_)));
+        assert_eq!(
+            e.chain(),
+            "unexpected data store error: migrations failed: relation \"days\" already exists"
+        );
     }
 
     #[test]

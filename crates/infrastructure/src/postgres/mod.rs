@@ -161,7 +161,7 @@ pub fn run_migrations(pool: &PgPool) -> Result<Vec<String>, RepositoryError> {
     let result = conn
         .run_pending_migrations(MIGRATIONS)
         .map(|applied| applied.iter().map(|v| v.to_string()).collect())
-        .map_err(|e| RepositoryError::unexpected(format!("migrations failed: {e}")));
+        .map_err(errors::migrations_error);
     conn.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))
         .map_err(errors::db_error)?;
     diesel::select((
