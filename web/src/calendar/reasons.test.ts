@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Day } from '../api/types';
-import { closedReason, nearestBookable, opensOn } from './reasons';
+import { closedReason, daySummary, heldForViewer, nearestBookable, opensOn } from './reasons';
 
 const settings = { minDate: '2026-05-10', maxDate: '2026-07-09', closedWeekdays: ['friday' as const], bookingWindowDays: 60 };
 
@@ -41,5 +41,42 @@ describe('nearestBookable', () => {
     expect(nearestBookable('2026-05-15', days, 3).map((d) => d.date)).toEqual(['2026-05-11', '2026-05-14', '2026-05-16']);
     expect(nearestBookable('2026-05-15', days, 1).map((d) => d.date)).toEqual(['2026-05-16']); // a tie goes to the later day
     expect(nearestBookable('2026-05-15', [day('2026-05-12', 'full', null, 0)])).toEqual([]);
+  });
+});
+
+const dayOf = (over: Partial<Day>): Day => ({
+  date: '2026-12-02',
+  capacity: 1,
+  used: 0,
+  held: 0,
+  remaining: 1,
+  percent: 0,
+  status: 'available',
+  version: 1,
+  reason: null,
+  note: null,
+  ...over,
+});
+
+describe('a day full only because of one’s own hold', () => {
+  const lastSlotHeld = dayOf({ held: 1, remaining: 0, status: 'full' });
+
+  it('is bookable for its holder, and reads "Held for you" in the sticky bar', () => {
+    expect(heldForViewer(lastSlotHeld, true)).toBe(true);
+    expect(daySummary(lastSlotHeld, true)).toEqual({ key: 'day.heldForYou' });
+  });
+
+  it('is full for everyone else, and for a holder whose hold is gone', () => {
+    expect(heldForViewer(lastSlotHeld, false)).toBe(false);
+    expect(daySummary(lastSlotHeld, false)).toEqual({ key: 'status.full' });
+    const booked = dayOf({ used: 1, remaining: 0, status: 'full' });
+    expect(heldForViewer(booked, true)).toBe(false);
+    expect(daySummary(booked, true)).toEqual({ key: 'status.full' });
+  });
+
+  it('a day with room still says how much is left', () => {
+    expect(daySummary(dayOf({ capacity: 3, held: 1, remaining: 2 }), true)).toEqual({ key: 'day.leftHeld', params: { n: 2, held: 1 } });
+    expect(daySummary(dayOf({ capacity: 3, remaining: 3 }), false)).toEqual({ key: 'day.left', params: { n: 3 } });
+    expect(daySummary(dayOf({ capacity: 0, remaining: 0, status: 'closed', reason: 'no_capacity' }), true)).toEqual({ key: 'status.closed' });
   });
 });

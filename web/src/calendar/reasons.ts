@@ -2,6 +2,7 @@
 // server that does not send `reason` yet gets it worked out from the
 // settings, so the picker reads the same either way.
 import type { ClosedReason, Day, Settings } from '../api/types';
+import type { MessageKey } from '../i18n/en';
 import { WEEKDAYS } from '../api/types';
 import { addDays, compareDates, weekdayIndex } from './dates';
 
@@ -24,6 +25,27 @@ export function opensOn(date: string, settings: Pick<Settings, 'bookingWindowDay
 
 export function isBookable(day: Day | undefined): boolean {
   return day !== undefined && (day.status === 'available' || day.status === 'limited');
+}
+
+/**
+ * A day full only because of the viewer's own hold is still theirs to book:
+ * `holding` says the viewer's hold covers it (taken or being taken). Not
+ * when no slot is held at all — then their hold is gone (taken over by their
+ * other tab, say) and the day is full for them too.
+ */
+export function heldForViewer(day: Day | undefined, holding: boolean): boolean {
+  return holding && day !== undefined && day.status === 'full' && day.held > 0;
+}
+
+/** The selected day in a few words (the sticky bar on phones): a message and its parameters. */
+export function daySummary(day: Day, holding: boolean): { key: MessageKey; params?: Record<string, number> } {
+  if (heldForViewer(day, holding)) return { key: 'day.heldForYou' };
+  if (isBookable(day)) {
+    return day.held > 0
+      ? { key: 'day.leftHeld', params: { n: day.remaining, held: day.held } }
+      : { key: 'day.left', params: { n: day.remaining } };
+  }
+  return { key: `status.${day.status}` };
 }
 
 /**

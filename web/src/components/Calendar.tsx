@@ -27,6 +27,8 @@ interface Props {
   maxDate: string;
   today: string;
   selected: string | null;
+  /** A full day whose last slot is the viewer's own hold: it reads "Held for you" for them. */
+  heldForYou?: string | null;
   onSelect: (date: string) => void;
   /** A day that cannot be picked was clicked. */
   onBlocked?: (date: string, day: Day | undefined) => void;
@@ -43,6 +45,7 @@ export function Calendar({
   maxDate,
   today,
   selected,
+  heldForYou = null,
   onSelect,
   onBlocked,
   isSelectable = bookable,
@@ -256,6 +259,7 @@ export function Calendar({
                       (byDate.get(date)!.capacity !== markOverridesFrom || byDate.get(date)!.note !== null)
                     }
                     selected={date === selected}
+                    heldForYou={date === heldForYou}
                     focusable={date === tabDate}
                     selectable={isSelectable(byDate.get(date), date)}
                     highlighted={highlighted.has(date)}

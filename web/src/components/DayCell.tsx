@@ -19,6 +19,8 @@ interface Props {
   /** An override sets this day's capacity (marked for the admin). */
   override?: boolean;
   selected: boolean;
+  /** Full, but its last slot is the viewer's own hold: "Held for you" rather than "Full". */
+  heldForYou?: boolean;
   focusable: boolean;
   selectable: boolean;
   highlighted: boolean;
@@ -37,6 +39,7 @@ export const DayCell = memo(function DayCell({
   opens,
   override = false,
   selected,
+  heldForYou = false,
   focusable,
   selectable,
   highlighted,
@@ -70,6 +73,9 @@ export const DayCell = memo(function DayCell({
       status: t(`status.${day.status}`),
       booked: bookedText(day, i18n),
     });
+  } else if (status === 'full' && heldForYou) {
+    shown = t('day.heldForYou');
+    details = `${longDate}${i18n.sep}${t('day.heldForYouAria')}${i18n.sep}${bookedText(day, i18n)}`;
   } else if (status === 'full') {
     shown = t('status.full');
     details = `${longDate}${i18n.sep}${bookedText(day, i18n)}`;
@@ -106,6 +112,7 @@ export const DayCell = memo(function DayCell({
           highlighted ? 'day-flash' : '',
           today ? 'day-today' : '',
           override ? 'day-override' : '',
+          heldForYou && status === 'full' ? 'day-held-for-you' : '',
         ].join(' ')}
         data-testid={`day-${date}`}
         data-date={date}
@@ -117,6 +124,7 @@ export const DayCell = memo(function DayCell({
         data-remaining={day?.remaining}
         data-highlighted={highlighted || undefined}
         data-override={override || undefined}
+        data-held-for-you={(heldForYou && status === 'full') || undefined}
         tabIndex={focusable ? 0 : -1}
         aria-label={label}
         data-selectable={selectable}

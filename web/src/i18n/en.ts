@@ -241,6 +241,8 @@ export const en = {
   'queue.rejectReason': 'Reason (optional; the requester sees it)',
   'day.leftHeld': '{n} left · {held} held',
   'day.heldUnit': 'held',
+  'day.heldForYou': 'Held for you',
+  'day.heldForYouAria': 'the last slot is held for you',
   'hold.taking': 'Keeping a slot on {date} for you…',
   'hold.held': 'A slot on {date} is held for you until {time}.',
   'hold.ending': 'Your hold ends in {seconds} s.',

@@ -243,6 +243,8 @@ export const fa: Messages = {
   'queue.rejectReason': 'دلیل (اختیاری؛ درخواست‌دهنده آن را می‌بیند)',
   'day.leftHeld': '{n} جای خالی · {held} موقت',
   'day.heldUnit': 'موقت',
+  'day.heldForYou': 'برای شما نگه داشته شده',
+  'day.heldForYouAria': 'آخرین جا برای شما نگه داشته شده است',
   'hold.taking': 'در حال نگه‌داشتن جایی در {date} برای شما…',
   'hold.held': 'جایی در {date} تا ساعت {time} برای شما نگه داشته شده است.',
   'hold.ending': 'نگه‌داری شما {seconds} ثانیهٔ دیگر تمام می‌شود.',

@@ -6,7 +6,7 @@ import type { FormEvent } from 'react';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { ApiError, api } from '../api/client';
 import type { RequestInput } from '../api/types';
-import { isBookable } from '../calendar/reasons';
+import { daySummary, heldForViewer } from '../calendar/reasons';
 import { Calendar } from '../components/Calendar';
 import { OfflineSubmit, useOffline } from '../components/OfflineSubmit';
 import { RequestFields, type FieldErrors, type RequestDraft } from '../components/RequestFields';
@@ -112,9 +112,8 @@ export function NewRequest() {
     return () => observer.disconnect();
   }, [settings.isSuccess]);
 
-  // a day full only because of our own hold is ours to book
-  // (not when no slot is held at all: then our hold is gone, e.g. taken over by another tab)
-  const ownHold = hold.covers(dueDate) && selectedDay?.status === 'full' && selectedDay.held > 0;
+  // a day full only because of our own hold is ours to book (everywhere: the form, the cell, the sticky bar)
+  const ownHold = heldForViewer(selectedDay, hold.covers(dueDate));
   const dayProblem = Boolean(dueDate) && isUnavailable(selectedDay) && !ownHold;
 
   const submit = (event: FormEvent) => {
@@ -158,6 +157,7 @@ export function NewRequest() {
   if (settings.isPending) return <p>{t('app.loading')}</p>;
   if (settings.isError) return <p role="alert">{describeError(settings.error, i18n).message}</p>;
   const { minDate, maxDate, today } = settings.data;
+  const summary = selectedDay ? daySummary(selectedDay, hold.covers(dueDate)) : null;
   const continueToForm = () => {
     form.current?.scrollIntoView({ block: 'start', behavior: 'smooth' });
     form.current?.querySelector<HTMLInputElement>('[data-testid="title-input"]')?.focus({ preventScroll: true });
@@ -172,6 +172,7 @@ export function NewRequest() {
           maxDate={maxDate}
           today={today}
           selected={dueDate}
+          heldForYou={ownHold ? dueDate : null}
           onSelect={pick}
           onBlocked={(date) => {
             if (hold.covers(date)) return; // full with our own hold: still ours
@@ -241,14 +242,10 @@ export function NewRequest() {
         <div className="sticky-action" data-testid="sticky-action">
           <span className="sticky-summary">
             <strong>{i18n.shortDate(dueDate)}</strong>
-            {selectedDay && (
+            {summary && (
               <>
                 {i18n.sep}
-                {isBookable(selectedDay)
-                  ? selectedDay.held > 0
-                    ? t('day.leftHeld', { n: selectedDay.remaining, held: selectedDay.held })
-                    : t('day.left', { n: selectedDay.remaining })
-                  : t(`status.${selectedDay.status}`)}
+                <span data-testid="sticky-day">{t(summary.key, summary.params)}</span>
               </>
             )}
           </span>
