@@ -259,4 +259,48 @@ describe('LiveCapacity', () => {
     expect(cached(queryClient).days[0].used).toBe(5);
     await live.stop();
   });
+
+  it('back from the back-forward cache: catches up once, quietly (the changes come as `restore`), then as usual', async () => {
+    const queryClient = new QueryClient();
+    const live = new LiveCapacity(queryClient, () => 'token');
+    await live.start();
+    availability.mockResolvedValueOnce({ version: 3, days: [day('2026-05-01', 0, 0), day('2026-05-02', 0, 0)] });
+    connection.changes = { version: 3, resync: false, days: [] };
+    await loadRange(queryClient, live);
+    await flush();
+    const seen: string[] = [];
+    live.subscribeEvents((event) => {
+      if (event.kind === 'days') for (const c of event.changes) seen.push(`${c.after.date} ${c.source}`);
+    });
+    const pageshow = (persisted: boolean) => Object.assign(new Event('pageshow'), { persisted });
+
+    // a page shown afresh is not a restore
+    win.dispatchEvent(pageshow(false));
+    await flush();
+    expect(catchUpCalls()).toHaveLength(1);
+
+    // the browser closed the hub when it froze the page; restored, it reconnects and catches up quietly
+    connection.dropAndReconnect();
+    win.dispatchEvent(pageshow(true));
+    connection.changes = { version: 5, resync: false, days: [day('2026-05-01', 1, 5)] };
+    connection.finishReconnect();
+    await flush();
+    expect(catchUpCalls().map(([, args]) => args[0])).toEqual([3, 3]);
+    expect(seen).toEqual(['2026-05-01 restore']);
+    expect(cached(queryClient).days[0].used).toBe(1);
+
+    // restored while the connection is still up: a catch-up at once, quiet too
+    connection.changes = { version: 6, resync: false, days: [day('2026-05-02', 2, 6)] };
+    win.dispatchEvent(pageshow(true));
+    await flush();
+    expect(seen).toEqual(['2026-05-01 restore', '2026-05-02 restore']);
+
+    // the next drop is an ordinary one: its catch-up is announced
+    connection.dropAndReconnect();
+    connection.changes = { version: 7, resync: false, days: [day('2026-05-02', 3, 7)] };
+    connection.finishReconnect();
+    await flush();
+    expect(seen.at(-1)).toBe('2026-05-02 catch-up');
+    await live.stop();
+  });
 });

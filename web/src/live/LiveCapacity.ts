@@ -36,7 +36,12 @@ export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'off
 export interface DayChange {
   before: Day | undefined;
   after: Day;
-  source: 'event' | 'catch-up';
+  /**
+   * `restore`: caught up after the page came back from the back-forward
+   * cache — shown in place like any change, but not announced (the user was
+   * not offline, and their own hold was released and taken again meanwhile).
+   */
+  source: 'event' | 'catch-up' | 'restore';
 }
 
 /** A cached range remembers the version it was fetched at: every settings change up to it is in it. */
@@ -108,6 +113,8 @@ export class LiveCapacity {
   private restartTimer: ReturnType<typeof setTimeout> | undefined;
   private restartAttempts = 0;
   private catchUps = 0;
+  /** The page came back from the back-forward cache: the next catch-up is a quiet one. */
+  private restored = false;
   /** The newest CapacitySettingsChanged acted on (duplicates are ignored). */
   private settingsVersion = 0;
 
@@ -163,6 +170,7 @@ export class LiveCapacity {
     // the same listener added twice is one listener
     window.addEventListener('offline', this.handleOffline);
     window.addEventListener('online', this.handleOnline);
+    window.addEventListener('pageshow', this.handlePageShow);
     clearTimeout(this.restartTimer);
     if (this.connection.state === HubConnectionState.Disconnecting) {
       // still closing after going offline: try again in a moment
@@ -199,6 +207,7 @@ export class LiveCapacity {
     clearTimeout(this.restartTimer);
     window.removeEventListener('offline', this.handleOffline);
     window.removeEventListener('online', this.handleOnline);
+    window.removeEventListener('pageshow', this.handlePageShow);
     await this.connection.stop();
   }
 
@@ -222,6 +231,16 @@ export class LiveCapacity {
     if (this.stopped) return;
     this.restartAttempts = 0;
     void this.start();
+  };
+
+  private readonly handlePageShow = (event: Event) => {
+    if (!(event as PageTransitionEvent).persisted || this.stopped) return;
+    // Back from the back-forward cache: the page ran no code meanwhile, and
+    // the browser closed the hub connection when it froze the page. Catch up
+    // quietly — now if the connection is (still) up, else when it is back.
+    this.restored = true;
+    this.gapOpen = true;
+    if (this.connection.state === HubConnectionState.Connected && this.baseline !== null) void this.catchUp();
   };
 
   private onConnected(): void {
@@ -349,6 +368,7 @@ export class LiveCapacity {
       do {
         this.catchUpAgain = false;
         const since = this.baseline ?? 0;
+        const source = this.restored ? 'restore' : 'catch-up';
         let changes: WireChanges;
         try {
           changes = await this.connection.invoke<WireChanges>('GetCapacityChangesSince', since);
@@ -356,11 +376,12 @@ export class LiveCapacity {
           return; // the connection dropped again; the next reconnect retries
         }
         this.catchUps += 1;
+        if (source === 'restore') this.restored = false;
         if (changes.resync) {
           void this.queryClient.invalidateQueries({ queryKey: keys.availabilityAll });
           void this.queryClient.invalidateQueries({ queryKey: keys.settings });
         } else {
-          this.applyDays(changes.days.map(toDay), 'catch-up');
+          this.applyDays(changes.days.map(toDay), source);
         }
         this.baseline = Math.max(this.baseline ?? 0, changes.version, this.heardDuringGap);
         this.heardDuringGap = 0;

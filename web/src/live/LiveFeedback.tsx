@@ -82,6 +82,8 @@ export function LiveFeedback({ children }: { children: ReactNode }) {
         }
         let news = 0;
         for (const change of event.changes) {
+          // back from the back-forward cache: the days update in place (and flash), without a notice
+          if (change.source === 'restore') continue;
           // claimed even when not shown, so a later event is not taken for it
           if (change.source === 'event' && feedback.own.claim(change.after.date)) continue;
           if (!feedback.visible.shows(change.after.date)) continue;
