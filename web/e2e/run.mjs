@@ -37,7 +37,7 @@ let server;
 let api;
 let browser;
 const opened = [];
-/** Dates in next (Gregorian) month: days 2–5 for the screenshots, 6+ for the tests. */
+/** Dates in next (Gregorian) month: days 2–5 for the screenshots, 1 and 6+ for the tests. */
 const dates = {};
 /** What Test 1 saw on B's side, for the test after it. */
 const firstBooking = {};
@@ -98,6 +98,7 @@ before(async () => {
     holdRace: d(26),
     holdSeen: d(27),
     holdExpire: d(28),
+    holdLast: d(1),
   });
   dates.today = settings.today;
   assert.ok(dates.settings <= settings.maxDate, `test dates must be inside the booking window (${settings.maxDate})`);
@@ -346,6 +347,15 @@ function gate(p, method, path) {
   };
 }
 
+/** Releases `email`'s holds through the API (one already released by its page is fine). */
+async function releaseHolds(email) {
+  for (const hold of await api.as(email, 'GET', '/api/holds')) {
+    await api.as(email, 'DELETE', `/api/holds/${hold.id}`).catch((error) => {
+      if (error.status !== 404) throw error;
+    });
+  }
+}
+
 async function heldOf(p, date) {
   return p.evaluate((d) => document.querySelector(`[data-testid="calendar"] [data-date="${d}"]`)?.getAttribute('data-held'), date);
 }
@@ -448,6 +458,160 @@ describe('holds', { concurrency: false }, () => {
     const truth = await api.day(dates.holdRace);
     assert.deepEqual({ used: truth.used, held: truth.held, status: truth.status }, { used: 1, held: 0, status: 'full' });
     await waitForUsed(b, dates.holdRace, 1, 2000);
+  });
+
+  test('a day full only because of one’s own hold is the holder’s: “Held for you” in the sticky bar and the cell (English and Persian)', async () => {
+    const date = dates.holdLast;
+    await api.override(date, 1, 'one slot');
+    await releaseHolds(ALICE);
+    const words = { en: /^Held for you$/, fa: /^برای شما نگه داشته شده$/ };
+    for (const lang of ['en', 'fa']) {
+      const p = await page(ALICE, { lang });
+      await p.setViewportSize({ width: 360, height: 560 });
+      const cell = await showDate(p, date);
+      await cell.click();
+      await p.locator('[data-testid="hold-status"][data-state="held"]').waitFor();
+      await p.evaluate(() => window.scrollTo(0, 0)); // the form out of sight: the sticky bar shows
+      // the hold took the last slot: full for everyone, the holder's to book
+      await p.waitForFunction((d) => document.querySelector(`[data-testid="calendar"] [data-date="${d}"]`)?.getAttribute('data-status') === 'full', date);
+      assert.equal(await cell.getAttribute('data-held-for-you'), 'true');
+      assert.match(await cell.getAttribute('aria-label'), lang === 'en' ? /Held for you: .*the last slot is held for you/ : /برای شما نگه داشته شده/);
+      await p.getByTestId('sticky-action').waitFor();
+      assert.match((await p.getByTestId('sticky-day').textContent()).trim(), words[lang], 'the sticky bar says the day is held for its holder, not “Full”');
+      assert.equal(await p.getByTestId('submit-request').getAttribute('aria-disabled'), null, 'Submit is enabled');
+      assert.equal(await p.getByTestId('selected-day-warning').count(), 0, 'no full-day message for the holder');
+      // the desktop cell says it in words; axe is clean on that state
+      await p.setViewportSize({ width: 1280, height: 960 });
+      assert.match((await readDay(p, date)).text, lang === 'en' ? /Held for you/ : /برای شما نگه داشته شده/);
+      assert.deepEqual(await axeViolations(p), [], `axe: a day held for its holder (${lang})`);
+      // someone else sees it full, as it is for them
+      if (lang === 'en') {
+        const b = await page(BOB);
+        await showDate(b, date);
+        const seen = await readDay(b, date);
+        assert.equal(seen.status, 'full');
+        assert.doesNotMatch(seen.text, /Held for you/);
+        await b.context().close();
+      }
+      await p.context().close();
+      // closing the page releases its hold (pagehide); make sure, for the next language
+      await releaseHolds(ALICE);
+    }
+  });
+
+  test('a page restored from the back-forward cache takes its released hold again, or says the day filled up meanwhile', async () => {
+    const date = dates.holdLast;
+    await api.override(date, 1, 'one slot');
+    await releaseHolds(ALICE);
+    const bfBrowser = await launchBrowser({ bfcache: true });
+    try {
+      const context = await bfBrowser.newContext({ baseURL: server.base, viewport: { width: 1280, height: 960 }, locale: 'en-US', timezoneId: 'UTC' });
+      await context.addInitScript(() => {
+        if (!localStorage.getItem('request-desk.lang')) localStorage.setItem('request-desk.lang', 'en');
+        window.__pageshows = [];
+        window.addEventListener('pageshow', (e) => window.__pageshows.push(e.persisted));
+      });
+      const p = await context.newPage();
+      p.setDefaultTimeout(10_000);
+      const errors = [];
+      p.on('pageerror', (e) => errors.push(e));
+      const cdp = await context.newCDPSession(p);
+      const notRestored = [];
+      cdp.on('Page.backForwardCacheNotUsed', (e) => notRestored.push(...e.notRestoredExplanations.map((x) => x.reason)));
+      await cdp.send('Page.enable');
+      const holds = () => api.as(ALICE, 'GET', '/api/holds');
+      const heldStatus = p.locator('[data-testid="hold-status"][data-state="held"]');
+
+      const pickAndHold = async (signedIn = false) => {
+        if (signedIn) {
+          await p.getByTestId('calendar').waitFor();
+          await waitConnected(p);
+        } else {
+          await signIn(p, ALICE);
+        }
+        await showDate(p, date);
+        await dayButton(p, date).click();
+        await heldStatus.waitFor();
+        await p.getByTestId('title-input').fill('typed before leaving');
+        return Number(await heldStatus.getAttribute('data-hold-id'));
+      };
+      // Leaves the page and comes back: through the real back-forward cache when
+      // Chromium keeps the page, else (or with E2E_SIMULATE_BFCACHE=1) by the events a restored page gets.
+      let mode = process.env.E2E_SIMULATE_BFCACHE ? 'simulated' : null;
+      const leave = async () => {
+        await markPage(p);
+        if (mode !== 'simulated') {
+          await p.goto('/api/openapi.json');
+          return;
+        }
+        await p.evaluate(() => window.dispatchEvent(new PageTransitionEvent('pagehide', { persisted: true })));
+      };
+      const comeBack = async () => {
+        if (mode !== 'simulated') {
+          // a page restored from the cache fires no `load`
+          await p.goBack({ waitUntil: 'commit' });
+          await p.getByTestId('calendar').waitFor();
+          const restored = await stillMarked(p);
+          if (mode === null) mode = restored ? 'bfcache' : 'simulated';
+          if (restored) return true;
+          return false;
+        }
+        await p.evaluate(() => window.dispatchEvent(new PageTransitionEvent('pageshow', { persisted: true })));
+        return true;
+      };
+
+      // 1. restored with room: the hold is taken again, quietly, with the usual words
+      const first = await pickAndHold();
+      await leave();
+      // pagehide released it (keepalive DELETE)
+      for (let i = 0; i < 50 && (await holds()).length; i++) await new Promise((r) => setTimeout(r, 100));
+      assert.deepEqual(await holds(), [], 'leaving the page released the hold');
+      if (!(await comeBack())) {
+        // Chromium did not keep this page (the reasons are printed): the same, by the events
+        figure('bfcache not used for the picker (reasons)', [...new Set(notRestored)].join(', ') || 'unknown');
+        await pickAndHold(true);
+        await leave();
+        for (let i = 0; i < 50 && (await holds()).length; i++) await new Promise((r) => setTimeout(r, 100));
+        assert.deepEqual(await holds(), [], 'pagehide released the hold');
+        assert.ok(await comeBack());
+      }
+      figure('back-forward cache restore in this run', mode === 'bfcache' ? 'real (Chromium kept the page)' : 'simulated (pagehide/pageshow with persisted)');
+      if (mode === 'bfcache') assert.deepEqual(await p.evaluate(() => window.__pageshows), [false, true]);
+      await p.waitForFunction(
+        (old) => {
+          const el = document.querySelector('[data-testid="hold-status"][data-state="held"]');
+          return el && Number(el.getAttribute('data-hold-id')) !== old;
+        },
+        first,
+      );
+      assert.match(await heldStatus.textContent(), /held for you until \d\d:\d\d/);
+      const again = await holds();
+      assert.deepEqual(again.map((h) => h.date), [date], 'GET /api/holds: the restored page holds its day again');
+      assert.equal(Number(await heldStatus.getAttribute('data-hold-id')), again[0].id);
+      assert.equal(await p.getByTestId('title-input').inputValue(), 'typed before leaving', 'the form is as it was');
+      assert.equal(await p.getByTestId('selected-day-warning').count(), 0);
+      assert.equal(await p.getByTestId('submit-request').getAttribute('aria-disabled'), null);
+      await p.waitForTimeout(700);
+      assert.deepEqual(await p.getByTestId('toast').allTextContents(), [], 'no notice for one’s own hold, released and taken again');
+
+      // 2. the day filled up while the page was away: the normal full-day message, no hold
+      await leave();
+      for (let i = 0; i < 50 && (await holds()).length; i++) await new Promise((r) => setTimeout(r, 100));
+      await api.book(BOB, date, 'took the slot while Alice was away');
+      assert.ok(await comeBack(), 'restored again');
+      const warning = p.getByTestId('selected-day-warning');
+      await warning.waitFor({ timeout: 15_000 });
+      assert.match(await warning.textContent(), /full/);
+      assert.equal(await p.getByTestId('submit-request').getAttribute('aria-disabled'), 'true');
+      assert.equal(await p.locator('[data-testid="hold-status"][data-state="held"]').count(), 0, 'no hold is claimed');
+      assert.equal(await p.locator('[role="alert"]').count(), 1, 'exactly one message');
+      assert.deepEqual(await holds(), []);
+      assert.deepEqual(errors, []);
+      await context.close();
+    } finally {
+      await bfBrowser.close().catch(() => {});
+      await api.as(ADMIN, 'DELETE', `/api/capacity/overrides/${dates.holdLast}`).catch(() => {});
+    }
   });
 
   test('a hold that expires frees the slot in the other user’s picker without a reload; the last minute offers to extend', async () => {

@@ -5,11 +5,16 @@ import { PASSWORD } from './api.mjs';
 
 const CANDIDATES = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
 
-export async function launchBrowser() {
+/**
+ * `bfcache`: keep Chromium's back-forward cache on (playwright-core turns it
+ * off by default, so that `goBack()` always reloads).
+ */
+export async function launchBrowser({ bfcache = false } = {}) {
   const executablePath = CANDIDATES.find((p) => p && existsSync(p));
   if (!executablePath) throw new Error('no Chromium found: apt-get install -y chromium (or set CHROMIUM_PATH)');
   return chromium.launch({
     executablePath,
+    ignoreDefaultArgs: bfcache ? ['--disable-back-forward-cache'] : undefined,
     args: [
       '--headless',
       '--no-sandbox',
