@@ -7,9 +7,11 @@ use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use actix_web::dev::Server;
+use actix_http::HttpService;
+use actix_service::{map_config, IntoServiceFactory, ServiceFactoryExt};
+use actix_web::dev::{AppConfig, Server};
 use actix_web::middleware::{from_fn, ErrorHandlers};
-use actix_web::{web, App, HttpServer};
+use actix_web::{web, App};
 use anyhow::Context;
 use request_desk_domain::hold::HoldTtl;
 use request_desk_domain::{Ports, RequestDesk};
@@ -252,54 +254,67 @@ impl Application {
         let server_hub = hub.clone();
         let web_dist = settings.web_dist.clone();
         let cors = settings.cors.clone();
-        let server = HttpServer::new(move || {
-            App::new()
-                .app_data(web::Data::new(desk.clone()))
-                .app_data(web::Data::new(tokens.clone()))
-                .app_data(web::Data::new(store.clone()))
-                .app_data(web::Data::new(server_hub.clone()))
-                .app_data(web::Data::new(metrics.clone()))
-                .app_data(web::Data::new(hashing.clone()))
-                .app_data(limiters.clone())
-                .app_data(gate.clone())
-                .app_data(health.clone())
-                .app_data(web::Data::new(crate::openapi::DocsPage(web_dist.clone())))
-                .app_data(
-                    web::JsonConfig::default()
-                        .limit(MAX_BODY_BYTES)
-                        .error_handler(extractor_errors::json),
-                )
-                .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
-                .app_data(web::PathConfig::default().error_handler(extractor_errors::path))
-                .app_data(web::QueryConfig::default().error_handler(extractor_errors::query))
-                .app_data(web::Data::new(cors.clone()))
-                .wrap(actix_web::middleware::Condition::new(
-                    !cors.is_empty(),
-                    cors.cors(),
-                ))
-                .wrap(ErrorHandlers::new().default_handler(contract_body_for_bare_errors))
-                .wrap(actix_web::middleware::Condition::new(
-                    !cors.is_empty(),
-                    from_fn(crate::cors::only_for_allowed),
-                ))
-                .wrap(from_fn(observe))
-                .configure(routes::configure)
-                .configure(|c| server_hub.configure(c))
-                .configure(web_client::configure(web_dist.clone()))
-                .default_service(web::to(|req: actix_web::HttpRequest| async move {
-                    Err::<actix_web::HttpResponse, _>(ApiError::not_found(format!(
-                        "no route for {} {}",
-                        req.method(),
-                        req.path()
-                    )))
-                }))
-        })
-        // Hub connections are long-lived: actix's default of 25,000 per worker would cap them.
-        .max_connections(MAX_CONNECTIONS_PER_WORKER)
-        .listen(listener)?
-        .disable_signals()
-        .shutdown_timeout(5)
-        .run();
+        let upgrade_hub = hub.clone();
+        let server = actix_server::Server::build()
+            // Hub connections are long-lived: actix's default of 25,000 per worker would cap them.
+            .max_concurrent_connections(MAX_CONNECTIONS_PER_WORKER)
+            .disable_signals()
+            .shutdown_timeout(5)
+            .listen("request-desk", listener, move || {
+                let app = App::new()
+                    .app_data(web::Data::new(desk.clone()))
+                    .app_data(web::Data::new(tokens.clone()))
+                    .app_data(web::Data::new(store.clone()))
+                    .app_data(web::Data::new(server_hub.clone()))
+                    .app_data(web::Data::new(metrics.clone()))
+                    .app_data(web::Data::new(hashing.clone()))
+                    .app_data(limiters.clone())
+                    .app_data(gate.clone())
+                    .app_data(health.clone())
+                    .app_data(web::Data::new(crate::openapi::DocsPage(web_dist.clone())))
+                    .app_data(
+                        web::JsonConfig::default()
+                            .limit(MAX_BODY_BYTES)
+                            .error_handler(extractor_errors::json),
+                    )
+                    .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
+                    .app_data(web::PathConfig::default().error_handler(extractor_errors::path))
+                    .app_data(web::QueryConfig::default().error_handler(extractor_errors::query))
+                    .app_data(web::Data::new(cors.clone()))
+                    .wrap(actix_web::middleware::Condition::new(
+                        !cors.is_empty(),
+                        cors.cors(),
+                    ))
+                    .wrap(ErrorHandlers::new().default_handler(contract_body_for_bare_errors))
+                    .wrap(actix_web::middleware::Condition::new(
+                        !cors.is_empty(),
+                        from_fn(crate::cors::only_for_allowed),
+                    ))
+                    .wrap(from_fn(observe))
+                    .configure(routes::configure)
+                    .configure(|c| server_hub.configure(c))
+                    .configure(web_client::configure(web_dist.clone()))
+                    .default_service(web::to(|req: actix_web::HttpRequest| async move {
+                        Err::<actix_web::HttpResponse, _>(ApiError::not_found(format!(
+                            "no route for {} {}",
+                            req.method(),
+                            req.path()
+                        )))
+                    }));
+                // What actix-web's `HttpServer` builds, plus the hub's upgrade
+                // hook: a WebSocket leaves the HTTP dispatcher (and its buffers)
+                // as soon as it is upgraded.
+                HttpService::build()
+                    .local_addr(addr)
+                    .upgrade(upgrade_hub.engine().websocket_upgrade())
+                    .finish(map_config(
+                        app.into_factory()
+                            .map_err(|err: actix_web::Error| err.error_response()),
+                        |_| AppConfig::default(),
+                    ))
+                    .tcp()
+            })?
+            .run();
         Ok(Application { addr, server, hub })
     }
 

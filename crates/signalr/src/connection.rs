@@ -23,6 +23,7 @@ use crate::lifecycle::{Event, Phase};
 use crate::limits::Permit;
 use crate::protocol::{self, Frame, Protocol};
 use crate::replay::Replay;
+use crate::transport::websockets::outlet::{Delivery, SocketOutlet};
 
 /// How a connection reaches its client. Names match the
 /// [`Hub::open_connections`](crate::Hub::open_connections) labels.
@@ -61,6 +62,38 @@ pub(crate) enum Outbound {
     Record(Frame),
     /// Deliver this farewell (if any), then end the transport.
     Close(Option<Frame>),
+}
+
+/// Where a connection's outgoing messages go.
+#[derive(Debug)]
+enum Outlet {
+    /// A bounded queue drained by the transport's writer (Server-Sent
+    /// Events, Long Polling).
+    Queue(Queue),
+    /// The WebSocket itself: publishers write to it directly.
+    Socket(SocketOutlet),
+}
+
+/// A bounded outgoing queue and its single consumer.
+#[derive(Debug)]
+pub(crate) struct Queue {
+    tx: mpsc::Sender<Outbound>,
+    /// Consumer side; whoever writes to the client holds this lock (SSE's
+    /// body, each poll).
+    pub(crate) rx: Arc<tokio::sync::Mutex<mpsc::Receiver<Outbound>>>,
+    /// Farewell to write when the queue was too full to take it.
+    urgent_farewell: Mutex<Option<Frame>>,
+}
+
+impl Queue {
+    fn new(capacity: usize) -> Queue {
+        let (tx, rx) = mpsc::channel(capacity.max(1));
+        Queue {
+            tx,
+            rx: Arc::new(tokio::sync::Mutex::new(rx)),
+            urgent_farewell: Mutex::new(None),
+        }
+    }
 }
 
 /// State of a Long Polling connection's polls.
@@ -118,16 +151,12 @@ pub struct Connection<S> {
     protocol: OnceLock<Protocol>,
     /// Set by a version-2 handshake on a stateful-offered WebSocket.
     pub(crate) replay: OnceLock<Replay>,
-    tx: mpsc::Sender<Outbound>,
-    /// Consumer side; whoever writes to the client holds this lock (the
-    /// WebSocket writer for its socket's life, SSE's body, each poll).
-    pub(crate) rx: Arc<tokio::sync::Mutex<mpsc::Receiver<Outbound>>>,
-    /// Farewell to write when the queue was too full to take it.
-    urgent_farewell: Mutex<Option<Frame>>,
+    /// Where outgoing messages go; set once, when the transport binds.
+    outlet: OnceLock<Outlet>,
+    /// Size of the outgoing queue (or WebSocket backlog) in messages.
+    send_queue: u32,
     /// Fires when the connection is over; every task of it watches it.
     pub(crate) ended: CancellationToken,
-    /// The current WebSocket's own token (a resume cancels the old one).
-    pub(crate) socket: Mutex<Option<(u64, CancellationToken)>>,
     /// Incoming side; behind an async mutex so concurrent POSTs (or an old
     /// and a resumed socket) are processed one at a time.
     pub(crate) inbound: tokio::sync::Mutex<Inbound>,
@@ -163,7 +192,6 @@ impl<S> Connection<S> {
         max_message_size: usize,
         permit: Option<Permit>,
     ) -> Connection<S> {
-        let (tx, rx) = mpsc::channel(send_queue.max(1));
         let now = millis(epoch, Instant::now());
         Connection {
             identity,
@@ -177,11 +205,9 @@ impl<S> Connection<S> {
             transport: OnceLock::new(),
             protocol: OnceLock::new(),
             replay: OnceLock::new(),
-            tx,
-            rx: Arc::new(tokio::sync::Mutex::new(rx)),
-            urgent_farewell: Mutex::new(None),
+            outlet: OnceLock::new(),
+            send_queue: u32::try_from(send_queue.max(1)).unwrap_or(u32::MAX),
             ended: CancellationToken::new(),
-            socket: Mutex::new(None),
             inbound: tokio::sync::Mutex::new(Inbound::new(max_message_size)),
             polls: PollState::default(),
             _permit: permit,
@@ -269,10 +295,30 @@ impl<S> Connection<S> {
         self.replay.get().is_some()
     }
 
-    /// Binds `transport`; a connection has exactly one for its lifetime.
+    /// Binds `transport` with an outgoing queue (Server-Sent Events, Long
+    /// Polling); a connection has exactly one transport for its lifetime.
     pub(crate) fn bind(&self, transport: Transport) -> Result<(), BindError> {
+        self.bind_with(transport, || {
+            Outlet::Queue(Queue::new(self.send_queue as usize))
+        })
+    }
+
+    /// Binds the WebSocket transport, whose messages go straight to the
+    /// socket (see [`SocketOutlet`]).
+    pub(crate) fn bind_socket(&self) -> Result<(), BindError> {
+        self.bind_with(Transport::WebSockets, || {
+            Outlet::Socket(SocketOutlet::new(self.send_queue as usize))
+        })
+    }
+
+    fn bind_with(
+        &self,
+        transport: Transport,
+        outlet: impl FnOnce() -> Outlet,
+    ) -> Result<(), BindError> {
         match self.transport.set(transport) {
             Ok(()) => {
+                let _ = self.outlet.set(outlet());
                 let _ = self.transition(Event::Attach);
                 self.touch();
                 Ok(())
@@ -295,26 +341,55 @@ impl<S> Connection<S> {
         self.phase() >= Phase::Closing
     }
 
-    /// Queues a message without waiting; a full queue evicts the client.
-    /// Returns whether the message was queued.
-    pub(crate) fn send(&self, frame: Frame) -> bool {
-        match self.tx.try_send(Outbound::Record(frame)) {
-            Ok(()) => true,
-            Err(TrySendError::Full(_)) => {
-                self.evict();
-                false
-            }
-            Err(TrySendError::Closed(_)) => false,
+    /// The outgoing queue of a Server-Sent Events or Long Polling
+    /// connection (`None` before the transport binds, and for WebSockets).
+    pub(crate) fn queue(&self) -> Option<&Queue> {
+        match self.outlet.get() {
+            Some(Outlet::Queue(queue)) => Some(queue),
+            _ => None,
         }
     }
 
-    /// Queues for fan-out: like [`send`](Self::send) but leaves eviction to
-    /// the caller (outside the registry lock). `Err(true)` = queue full.
+    /// The WebSocket outlet, once the WebSocket transport bound.
+    pub(crate) fn socket_outlet(&self) -> Option<&SocketOutlet> {
+        match self.outlet.get() {
+            Some(Outlet::Socket(outlet)) => Some(outlet),
+            _ => None,
+        }
+    }
+
+    /// Sends a message without waiting; a client too far behind is
+    /// evicted. Returns whether the message was taken.
+    pub(crate) fn send(&self, frame: Frame) -> bool {
+        match self.offer(frame) {
+            Ok(()) => true,
+            Err(true) => {
+                self.evict();
+                false
+            }
+            Err(false) => false,
+        }
+    }
+
+    /// Sends for fan-out: like [`send`](Self::send) but leaves eviction to
+    /// the caller (outside the registry lock). `Err(true)` = the client is
+    /// too far behind; `Err(false)` = nothing can be sent any more.
     pub(crate) fn offer(&self, frame: Frame) -> Result<(), bool> {
-        match self.tx.try_send(Outbound::Record(frame)) {
-            Ok(()) => Ok(()),
-            Err(TrySendError::Full(_)) => Err(true),
-            Err(TrySendError::Closed(_)) => Err(false),
+        match self.outlet.get() {
+            Some(Outlet::Queue(queue)) => match queue.tx.try_send(Outbound::Record(frame)) {
+                Ok(()) => Ok(()),
+                Err(TrySendError::Full(_)) => Err(true),
+                Err(TrySendError::Closed(_)) => Err(false),
+            },
+            Some(Outlet::Socket(outlet)) => {
+                let protocol = self.protocol().unwrap_or(Protocol::Json);
+                match outlet.deliver(&frame, protocol, self.replay.get()) {
+                    Delivery::Accepted | Delivery::Held => Ok(()),
+                    Delivery::Full => Err(true),
+                    Delivery::Closed => Err(false),
+                }
+            }
+            None => Err(false),
         }
     }
 
@@ -349,16 +424,22 @@ impl<S> Connection<S> {
         match self.transition(Event::Close) {
             Err(_) => {}
             Ok(Phase::Detached) => self.abort(),
-            Ok(_) => match self.tx.try_send(Outbound::Close(farewell)) {
-                Ok(()) => {}
-                Err(TrySendError::Full(Outbound::Close(farewell))) => {
-                    *self
-                        .urgent_farewell
-                        .lock()
-                        .unwrap_or_else(PoisonError::into_inner) = farewell;
-                    self.abort();
+            Ok(_) => match self.outlet.get() {
+                Some(Outlet::Queue(queue)) => match queue.tx.try_send(Outbound::Close(farewell)) {
+                    Ok(()) => {}
+                    Err(TrySendError::Full(Outbound::Close(farewell))) => {
+                        *queue
+                            .urgent_farewell
+                            .lock()
+                            .unwrap_or_else(PoisonError::into_inner) = farewell;
+                        self.abort();
+                    }
+                    Err(_) => self.abort(),
+                },
+                Some(Outlet::Socket(outlet)) => {
+                    outlet.close(farewell.as_ref(), self.protocol().unwrap_or(Protocol::Json));
                 }
-                Err(_) => self.abort(),
+                None => self.abort(),
             },
         }
     }
@@ -371,7 +452,8 @@ impl<S> Connection<S> {
 
     /// The farewell left by the urgent close path, if any (taken once).
     pub(crate) fn take_urgent_farewell(&self) -> Option<Frame> {
-        self.urgent_farewell
+        self.queue()?
+            .urgent_farewell
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .take()

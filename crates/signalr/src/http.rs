@@ -18,6 +18,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use actix_web::dev::RequestHead;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -30,7 +31,7 @@ use crate::connection::{Connection, Transport};
 use crate::dispatch::{self, Flow};
 use crate::limits::CapReached;
 use crate::registry::Create;
-use crate::transport::{long_polling, sse, websockets};
+use crate::transport::{long_polling, sse};
 use crate::Hub;
 
 pub(crate) fn configure<A: HubApp>(hub: &Hub<A>, cfg: &mut web::ServiceConfig) {
@@ -46,9 +47,9 @@ pub(crate) fn configure<A: HubApp>(hub: &Hub<A>, cfg: &mut web::ServiceConfig) {
     )
     .service(
         web::resource(path)
-            .route(web::get().to(move |req: HttpRequest, body: web::Payload| {
+            .route(web::get().to(move |req: HttpRequest| {
                 let hub = h2.clone();
-                async move { connect(&hub, &req, body).await }
+                async move { connect(&hub, &req).await }
             }))
             .route(web::post().to(move |req: HttpRequest, body: web::Payload| {
                 let hub = h3.clone();
@@ -100,6 +101,27 @@ impl Refusal {
         }
     }
 
+    /// The refusal as a complete HTTP/1.1 response that closes the
+    /// connection (for the WebSocket upgrade, which owns its socket).
+    pub(crate) fn to_http1(self) -> Vec<u8> {
+        let body = json!({"error": self.code, "message": self.message}).to_string();
+        let mut res = format!(
+            "HTTP/1.1 {} {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n",
+            self.status.as_u16(),
+            self.status.canonical_reason().unwrap_or(""),
+            body.len()
+        );
+        if self.status == StatusCode::UNAUTHORIZED {
+            res.push_str("www-authenticate: Bearer\r\n");
+        }
+        if let Some(secs) = self.retry_after {
+            res.push_str(&format!("retry-after: {secs}\r\n"));
+        }
+        res.push_str("\r\n");
+        res.push_str(&body);
+        res.into_bytes()
+    }
+
     pub(crate) fn response(self) -> HttpResponse {
         let mut res = error_response(self.status, self.code, self.message);
         if let Some(secs) = self.retry_after {
@@ -131,8 +153,8 @@ const ENDED: Refusal = Refusal::new(
     "The connection has ended.",
 );
 
-fn parse_query(req: &HttpRequest) -> Result<HubQuery, Refusal> {
-    web::Query::<HubQuery>::from_query(req.query_string())
+fn parse_query(head: &RequestHead) -> Result<HubQuery, Refusal> {
+    web::Query::<HubQuery>::from_query(head.uri.query().unwrap_or_default())
         .map(web::Query::into_inner)
         .map_err(|_| {
             Refusal::new(
@@ -145,8 +167,8 @@ fn parse_query(req: &HttpRequest) -> Result<HubQuery, Refusal> {
 
 /// The bearer token of the request: the `Authorization` header wins over the
 /// `access_token` parameter.
-fn bearer_token<'a>(req: &'a HttpRequest, query: &'a HubQuery) -> Option<&'a str> {
-    let from_header = req
+fn bearer_token<'a>(head: &'a RequestHead, query: &'a HubQuery) -> Option<&'a str> {
+    let from_header = head
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -161,10 +183,10 @@ fn bearer_token<'a>(req: &'a HttpRequest, query: &'a HubQuery) -> Option<&'a str
 
 fn authenticate<A: HubApp>(
     hub: &Hub<A>,
-    req: &HttpRequest,
+    head: &RequestHead,
     query: &HubQuery,
 ) -> Result<Principal, Refusal> {
-    bearer_token(req, query)
+    bearer_token(head, query)
         .and_then(|token| hub.inner.app.authenticate(token))
         .filter(|p| {
             p.expires_at
@@ -217,8 +239,8 @@ fn lookup<A: HubApp>(
     Ok(conn)
 }
 
-fn header_contains(req: &HttpRequest, name: header::HeaderName, needle: &str) -> bool {
-    req.headers().get_all(name).any(|v| {
+fn header_contains(head: &RequestHead, name: header::HeaderName, needle: &str) -> bool {
+    head.headers().get_all(name).any(|v| {
         v.to_str()
             .is_ok_and(|v| v.to_ascii_lowercase().contains(needle))
     })
@@ -276,8 +298,8 @@ fn rate_limit<A: HubApp>(hub: &Hub<A>, req: &HttpRequest) -> Result<(), Refusal>
 
 fn try_negotiate<A: HubApp>(hub: &Hub<A>, req: &HttpRequest) -> Result<HttpResponse, Refusal> {
     rate_limit(hub, req)?;
-    let query = parse_query(req)?;
-    let principal = authenticate(hub, req, &query)?;
+    let query = parse_query(req.head())?;
+    let principal = authenticate(hub, req.head(), &query)?;
     refuse_if_shutting_down(hub)?;
     let version: u32 = match query.negotiate_version.as_deref() {
         None => 0,
@@ -327,34 +349,51 @@ fn try_negotiate<A: HubApp>(hub: &Hub<A>, req: &HttpRequest) -> Result<HttpRespo
         .json(body))
 }
 
-/// `GET {path}`: start a transport, resume a stateful WebSocket, or poll.
-async fn connect<A: HubApp>(hub: &Hub<A>, req: &HttpRequest, body: web::Payload) -> HttpResponse {
+/// `GET {path}`: start a Server-Sent Events stream, or poll.
+///
+/// WebSocket upgrades never get here when the application installed
+/// [`Hub::websocket_upgrade`], which takes the socket off the HTTP
+/// dispatcher; without it they are refused with 501.
+async fn connect<A: HubApp>(hub: &Hub<A>, req: &HttpRequest) -> HttpResponse {
     hub.ensure_maintenance();
-    let result = async {
-        let query = parse_query(req)?;
-        let principal = authenticate(hub, req, &query)?;
-        let is_websocket = header_contains(req, header::UPGRADE, "websocket");
-        let conn = if query.id.is_none() && is_websocket {
-            // skipNegotiation: make the connection here, addressed by its
-            // id like a v0 one.
-            refuse_if_shutting_down(hub)?;
-            create(hub, principal, Create::default())?
-        } else {
-            lookup(hub, &query, &principal)?
-        };
-        Ok::<_, Refusal>((conn, is_websocket))
-    }
-    .await;
-    let (conn, is_websocket) = match result {
-        Ok(found) => found,
+    let result = (|| {
+        let query = parse_query(req.head())?;
+        let principal = authenticate(hub, req.head(), &query)?;
+        if header_contains(req.head(), header::UPGRADE, "websocket") {
+            return Err(Refusal::new(
+                StatusCode::NOT_IMPLEMENTED,
+                "not_implemented",
+                "WebSockets are served by the hub's upgrade handler (Hub::websocket_upgrade), which this server does not install.",
+            ));
+        }
+        lookup(hub, &query, &principal)
+    })();
+    let conn = match result {
+        Ok(conn) => conn,
         Err(refusal) => return refusal.response(),
     };
-    if is_websocket {
-        websockets::start(hub, conn, req, body)
-    } else if header_contains(req, header::ACCEPT, "text/event-stream") {
+    if header_contains(req.head(), header::ACCEPT, "text/event-stream") {
         sse::start(hub, conn)
     } else {
         long_polling::poll(hub, conn).await
+    }
+}
+
+/// The connection a WebSocket upgrade request addresses: checked like
+/// every hub request (token, `id`, owner); without `id`
+/// (`skipNegotiation`) a new one, addressed by its id like a v0 one.
+pub(crate) fn websocket_connection<A: HubApp>(
+    hub: &Hub<A>,
+    head: &RequestHead,
+) -> Result<Arc<Connection<A::State>>, Refusal> {
+    hub.ensure_maintenance();
+    let query = parse_query(head)?;
+    let principal = authenticate(hub, head, &query)?;
+    if query.id.is_none() {
+        refuse_if_shutting_down(hub)?;
+        create(hub, principal, Create::default())
+    } else {
+        lookup(hub, &query, &principal)
     }
 }
 
@@ -362,8 +401,8 @@ async fn connect<A: HubApp>(hub: &Hub<A>, req: &HttpRequest, body: web::Payload)
 /// Answered 200 once every message in the body has been processed.
 async fn send<A: HubApp>(hub: &Hub<A>, req: &HttpRequest, mut body: web::Payload) -> HttpResponse {
     let conn = match (|| {
-        let query = parse_query(req)?;
-        let principal = authenticate(hub, req, &query)?;
+        let query = parse_query(req.head())?;
+        let principal = authenticate(hub, req.head(), &query)?;
         lookup(hub, &query, &principal)
     })() {
         Ok(conn) => conn,
@@ -428,8 +467,8 @@ async fn send<A: HubApp>(hub: &Hub<A>, req: &HttpRequest, mut body: web::Payload
 /// waiting answers 204.
 fn delete<A: HubApp>(hub: &Hub<A>, req: &HttpRequest) -> HttpResponse {
     let result = (|| -> Result<HttpResponse, Refusal> {
-        let query = parse_query(req)?;
-        let principal = authenticate(hub, req, &query)?;
+        let query = parse_query(req.head())?;
+        let principal = authenticate(hub, req.head(), &query)?;
         let conn = lookup(hub, &query, &principal)?;
         if conn.transport() != Some(Transport::LongPolling) {
             return Err(Refusal::new(

@@ -6,7 +6,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, SystemTime};
 
+use actix_codec::Framed;
+use actix_http::{h1, Request};
+use actix_service::ServiceFactory;
 use serde::Serialize;
+use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -176,6 +180,30 @@ impl<A: HubApp> Hub<A> {
     /// `app.configure(|c| hub.configure(c))`.
     pub fn configure(&self, cfg: &mut actix_web::web::ServiceConfig) {
         crate::http::configure(self, cfg);
+    }
+
+    /// The service that serves WebSocket connections, for actix-http's
+    /// upgrade hook: `HttpService::build().upgrade(hub.websocket_upgrade())`.
+    /// actix-http hands it every `Connection: Upgrade` request together
+    /// with its TCP socket, so a WebSocket costs no HTTP dispatcher and no
+    /// buffers while idle, and broadcasts are written to the socket
+    /// directly (see the crate docs for the server set-up).
+    pub fn websocket_upgrade(
+        &self,
+    ) -> impl ServiceFactory<
+        (Request, Framed<TcpStream, h1::Codec>),
+        Config = (),
+        Response = (),
+        Error = actix_http::Error,
+        InitError = (),
+    > + Clone
+           + 'static {
+        let hub = self.clone();
+        actix_service::fn_service(
+            move |(req, framed): (Request, Framed<TcpStream, h1::Codec>)| {
+                crate::transport::websockets::upgrade(hub.clone(), req, framed)
+            },
+        )
     }
 
     /// Queues `frame` for `audience`. Never blocks: a connection whose queue

@@ -52,17 +52,33 @@
 //! }
 //!
 //! # async fn run() -> std::io::Result<()> {
+//! use actix_service::{map_config, IntoServiceFactory, ServiceFactoryExt};
+//!
 //! let hub = Hub::new(Chat, HubConfig { path: "/hubs/chat".into(), ..HubConfig::default() });
 //! let server_hub = hub.clone();
-//! actix_web::HttpServer::new(move || {
-//!     let hub = server_hub.clone();
-//!     actix_web::App::new().configure(move |c| hub.configure(c))
-//! })
-//! .bind("127.0.0.1:8080")?
-//! .run();
+//! let listener = std::net::TcpListener::bind("127.0.0.1:8080")?;
+//! // actix-web's `HttpServer`, built by hand so that WebSocket upgrades go to
+//! // the hub's upgrade hook, off the HTTP dispatcher.
+//! actix_server::Server::build()
+//!     .listen("chat", listener, move || {
+//!         let hub = server_hub.clone();
+//!         let routes = hub.clone();
+//!         let app = actix_web::App::new().configure(move |c| routes.configure(c));
+//!         actix_http::HttpService::build()
+//!             .upgrade(hub.websocket_upgrade())
+//!             .finish(map_config(
+//!                 app.into_factory().map_err(|e: actix_web::Error| e.error_response()),
+//!                 |_| actix_web::dev::AppConfig::default(),
+//!             ))
+//!             .tcp()
+//!     })?
+//!     .run();
 //! hub.send("Said", &"hello", Audience::Where(&|m: &Muted| !m.0.load(Ordering::Relaxed)));
 //! # Ok(()) }
 //! ```
+//!
+//! With a plain `HttpServer` everything but WebSockets works (negotiate
+//! still offers them; a WebSocket request is then answered 501).
 //!
 //! # Layout
 //!
@@ -78,10 +94,13 @@
 //!
 //! # Fan-out
 //!
-//! A published message is serialized once into a [`Frame`] (JSON at once,
-//! MessagePack and SSE forms on first use), and every recipient's bounded
-//! queue gets a clone of the same `Arc` under a read lock that is never held
-//! across an await. A connection whose queue is full is closed with
+//! A published message is serialized once into a [`Frame`] (JSON at once;
+//! MessagePack, SSE and WebSocket forms on first use). Recipients are
+//! collected under the registry's read lock; then, outside it, each
+//! WebSocket gets the very same framed bytes written to its socket with one
+//! non-blocking `write` from the publishing thread, and each Server-Sent
+//! Events or Long Polling connection gets a clone of the `Arc` in its
+//! bounded queue. A connection that falls too far behind is closed with
 //! `Close {allowReconnect: true}` instead of slowing the others down.
 
 mod app;

@@ -4,16 +4,19 @@
 //! # Concurrency design
 //!
 //! The table is a `std::sync::RwLock<HashMap<key, Arc<Connection>>>`. The
-//! broadcast path takes the read lock, walks the map and `try_send`s into
-//! each connection's bounded queue; nothing in that loop awaits or blocks, so
-//! the lock is held for microseconds and the publisher is never held up by a
-//! slow client. A connection whose queue is full has fallen `send_queue`
-//! messages behind: it is *evicted* — told to reconnect with
-//! `Close {allowReconnect: true}` — instead of slowing everyone else down.
+//! broadcast path takes the read lock only to pick the recipients, then
+//! sends outside it: a non-blocking write straight to each WebSocket (see
+//! `transport::websockets::outlet`), a `try_send` into each Server-Sent
+//! Events or Long Polling connection's bounded queue. Nothing awaits or
+//! blocks, so the publisher is never held up by a slow client. A connection
+//! that has fallen `send_queue` messages behind is *evicted* — told to
+//! reconnect with `Close {allowReconnect: true}` — instead of slowing
+//! everyone else down.
 //!
-//! Each queue has exactly one consumer at a time (the connection's writer,
-//! SSE body, or the poll currently waiting), so messages leave in the order
-//! they were queued. The write lock is taken only to insert or remove.
+//! Each connection has exactly one way out at a time (its socket, or its
+//! queue's one consumer: the SSE body or the poll currently waiting), so
+//! messages leave in the order they were sent. The write lock is taken only
+//! to insert or remove.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -162,28 +165,28 @@ impl<S> Registry<S> {
         self.read().len()
     }
 
-    /// Queues `frame` for every connection in a receiving phase that
-    /// `wants` it. Never blocks; full queues lead to eviction (outside the
-    /// lock).
+    /// Sends `frame` to every connection in a receiving phase that `wants`
+    /// it. Recipients are picked under the read lock; the sends (a socket
+    /// write for a WebSocket, a queue push otherwise) happen outside it, so
+    /// negotiates never wait for a broadcast. Never blocks; clients too far
+    /// behind are evicted.
     pub(crate) fn fan_out(&self, frame: &Frame, wants: impl Fn(&Connection<S>) -> bool) -> FanOut {
+        let recipients: Vec<Arc<Connection<S>>> = self
+            .read()
+            .values()
+            .filter(|conn| conn.phase().receives_broadcasts() && wants(conn))
+            .cloned()
+            .collect();
         let mut out = FanOut::default();
-        let mut behind = Vec::new();
-        {
-            let map = self.read();
-            for conn in map.values() {
-                if !conn.phase().receives_broadcasts() || !wants(conn) {
-                    continue;
+        for conn in recipients {
+            match conn.offer(frame.clone()) {
+                Ok(()) => out.delivered += 1,
+                Err(true) => {
+                    out.evicted += 1;
+                    conn.evict();
                 }
-                match conn.offer(frame.clone()) {
-                    Ok(()) => out.delivered += 1,
-                    Err(true) => behind.push(Arc::clone(conn)),
-                    Err(false) => {}
-                }
+                Err(false) => {}
             }
-        }
-        out.evicted = behind.len();
-        for conn in behind {
-            conn.evict();
         }
         out
     }
@@ -201,9 +204,13 @@ impl<S> Registry<S> {
     /// against the client here: a connection that far behind is not idle,
     /// and the next broadcast evicts it anyway.
     pub(crate) fn ping_all(&self, ping: &Frame) -> usize {
-        let map = self.read();
-        map.values()
+        let open: Vec<Arc<Connection<S>>> = self
+            .read()
+            .values()
             .filter(|c| c.phase() == Phase::Open)
+            .cloned()
+            .collect();
+        open.iter()
             .filter(|c| c.offer(ping.clone()).is_ok())
             .count()
     }

@@ -57,7 +57,7 @@ impl Fixture {
 
     /// Everything queued so far as JSON text, a Close as "CLOSE:<text>".
     fn out(&self) -> Vec<String> {
-        let mut rx = self.conn.rx.try_lock().unwrap();
+        let mut rx = self.conn.queue().unwrap().rx.try_lock().unwrap();
         let mut out = Vec::new();
         while let Ok(m) = rx.try_recv() {
             out.push(match m {
@@ -71,7 +71,7 @@ impl Fixture {
 
     /// Everything queued so far, MessagePack-encoded.
     fn out_msgpack(&self) -> Vec<Value> {
-        let mut rx = self.conn.rx.try_lock().unwrap();
+        let mut rx = self.conn.queue().unwrap().rx.try_lock().unwrap();
         let mut out = Vec::new();
         while let Ok(Outbound::Record(f)) = rx.try_recv() {
             let bytes = f.encoded(Protocol::MessagePack);

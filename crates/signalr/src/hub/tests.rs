@@ -8,7 +8,7 @@ use crate::testing::{Tag, TestApp};
 use crate::Transport;
 
 fn count(c: &Connection<Tag>) -> usize {
-    let mut rx = c.rx.try_lock().unwrap();
+    let mut rx = c.queue().unwrap().rx.try_lock().unwrap();
     std::iter::from_fn(|| rx.try_recv().ok()).count()
 }
 
@@ -69,7 +69,7 @@ fn close_user_sends_close_with_allow_reconnect_to_that_users_connections_only() 
     let b = open_connection(&hub, "2", Transport::WebSockets);
     assert_eq!(hub.close_user("1", "Your account was disabled."), 2);
     for c in [&a1, &a2] {
-        let mut rx = c.rx.try_lock().unwrap();
+        let mut rx = c.queue().unwrap().rx.try_lock().unwrap();
         match rx.try_recv() {
             Ok(Outbound::Close(Some(f))) => assert_eq!(
                 f.json_text(),
@@ -87,7 +87,7 @@ async fn pings_every_keep_alive_and_a_silent_client_is_closed_with_paused_time()
     assert!(hub.inner.maintenance_started.load(Ordering::Relaxed));
     let started = Instant::now();
     let conn = open_connection(&hub, "1", Transport::WebSockets);
-    let mut rx = conn.rx.lock().await;
+    let mut rx = conn.queue().unwrap().rx.lock().await;
     // Nothing before the first keep-alive interval...
     tokio::time::advance(Duration::from_secs(14)).await;
     tokio::task::yield_now().await;
@@ -131,7 +131,7 @@ async fn shutdown_refuses_new_work_stops_maintenance_and_awaits_tracked_tasks() 
             assert!(hub.is_shutting_down());
             // The connection got its farewell; ending it lets the task finish.
             assert!(matches!(
-                conn.rx.lock().await.try_recv(),
+                conn.queue().unwrap().rx.lock().await.try_recv(),
                 Ok(Outbound::Close(Some(_)))
             ));
             let waiting = hub.closed();

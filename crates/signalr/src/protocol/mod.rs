@@ -22,7 +22,8 @@
 use std::fmt;
 use std::sync::{Arc, OnceLock};
 
-use bytes::Bytes;
+use actix_http::ws::{OpCode, Parser};
+use bytes::{Bytes, BytesMut};
 use bytestring::ByteString;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -127,6 +128,10 @@ struct FrameInner {
     msgpack: OnceLock<Bytes>,
     /// `data: <json record>\r\n\r\n`.
     sse: OnceLock<Bytes>,
+    /// The JSON record as one unmasked WebSocket Text frame.
+    ws_text: OnceLock<Bytes>,
+    /// The MessagePack message as one unmasked WebSocket Binary frame.
+    ws_binary: OnceLock<Bytes>,
 }
 
 impl Frame {
@@ -138,6 +143,8 @@ impl Frame {
             json,
             msgpack: OnceLock::new(),
             sse: OnceLock::new(),
+            ws_text: OnceLock::new(),
+            ws_binary: OnceLock::new(),
         }))
     }
 
@@ -182,6 +189,24 @@ impl Frame {
                 Bytes::from(event)
             })
             .clone()
+    }
+
+    /// The message as one complete WebSocket frame for a `protocol`
+    /// connection: Text for JSON, Binary for MessagePack. Server frames are
+    /// not masked, so every recipient gets the very same bytes; they are
+    /// framed once per message, the first time they are needed.
+    pub(crate) fn websocket(&self, protocol: Protocol) -> Bytes {
+        let (cell, opcode) = match protocol {
+            Protocol::Json => (&self.0.ws_text, OpCode::Text),
+            Protocol::MessagePack => (&self.0.ws_binary, OpCode::Binary),
+        };
+        cell.get_or_init(|| {
+            let payload = self.encoded(protocol);
+            let mut frame = BytesMut::with_capacity(payload.len() + 10);
+            Parser::write_message(&mut frame, &payload, opcode, true, false);
+            frame.freeze()
+        })
+        .clone()
     }
 
     /// Whether stateful reconnect numbers and buffers this message: the

@@ -20,7 +20,7 @@ fn live(reg: &Registry<NoState>, user: &str, transport: Transport) -> Arc<Connec
 }
 
 fn drain(conn: &Connection<NoState>) -> Vec<Outbound> {
-    let mut rx = conn.rx.try_lock().unwrap();
+    let mut rx = conn.queue().unwrap().rx.try_lock().unwrap();
     let mut out = Vec::new();
     while let Ok(m) = rx.try_recv() {
         out.push(m);

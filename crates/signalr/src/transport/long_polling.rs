@@ -90,10 +90,13 @@ pub(crate) async fn poll<A: HubApp>(hub: &Hub<A>, conn: Arc<Connection<A::State>
     {
         older.cancel();
     }
+    let Some(queue) = conn.queue() else {
+        return no_content();
+    };
     let mut rx = tokio::select! {
         biased;
         () = mine.cancelled() => return no_content(),
-        queue = conn.rx.lock() => queue,
+        queue = queue.rx.lock() => queue,
     };
     let protocol = conn.protocol();
     let first = tokio::select! {

@@ -76,7 +76,7 @@ pub(crate) fn start<A: HubApp>(hub: &Hub<A>, conn: Arc<Connection<A::State>>) ->
             )
         }
     }
-    let Ok(rx) = Arc::clone(&conn.rx).try_lock_owned() else {
+    let Some(Ok(rx)) = conn.queue().map(|q| Arc::clone(&q.rx).try_lock_owned()) else {
         conn.abort();
         hub.inner.registry.remove(&conn);
         return error_response(
