@@ -39,6 +39,26 @@ pub struct FanOut {
     pub evicted: usize,
 }
 
+/// Audiences at least this large per core are sent to from several
+/// threads at once (see [`Registry::fan_out`]).
+const PARALLEL_FAN_OUT_MIN: usize = 2_000;
+
+/// Sends `frame` to each of `recipients`, evicting those too far behind.
+fn send_each<S>(frame: &Frame, recipients: &[Arc<Connection<S>>]) -> FanOut {
+    let mut out = FanOut::default();
+    for conn in recipients {
+        match conn.offer(frame.clone()) {
+            Ok(()) => out.delivered += 1,
+            Err(true) => {
+                out.evicted += 1;
+                conn.evict();
+            }
+            Err(false) => {}
+        }
+    }
+    out
+}
+
 /// What one sweep did; for logs and tests.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Sweep {
@@ -57,6 +77,9 @@ pub(crate) struct Registry<S> {
     epoch: Instant,
     send_queue: usize,
     max_message_size: usize,
+    /// Threads a large fan-out may use: all cores but one, which stays
+    /// free for the requests that made the change.
+    cores: usize,
 }
 
 impl<S> fmt::Debug for Registry<S> {
@@ -129,6 +152,8 @@ impl<S> Registry<S> {
             epoch: Instant::now(),
             send_queue: send_queue.max(1),
             max_message_size,
+            cores: std::thread::available_parallelism()
+                .map_or(1, |n| n.get().saturating_sub(1).max(1)),
         }
     }
 
@@ -170,25 +195,41 @@ impl<S> Registry<S> {
     /// write for a WebSocket, a queue push otherwise) happen outside it, so
     /// negotiates never wait for a broadcast. Never blocks; clients too far
     /// behind are evicted.
-    pub(crate) fn fan_out(&self, frame: &Frame, wants: impl Fn(&Connection<S>) -> bool) -> FanOut {
+    pub(crate) fn fan_out(&self, frame: &Frame, wants: impl Fn(&Connection<S>) -> bool) -> FanOut
+    where
+        S: Send + Sync,
+    {
         let recipients: Vec<Arc<Connection<S>>> = self
             .read()
             .values()
             .filter(|conn| conn.phase().receives_broadcasts() && wants(conn))
             .cloned()
             .collect();
-        let mut out = FanOut::default();
-        for conn in recipients {
-            match conn.offer(frame.clone()) {
-                Ok(()) => out.delivered += 1,
-                Err(true) => {
-                    out.evicted += 1;
-                    conn.evict();
-                }
-                Err(false) => {}
-            }
+        let threads = self
+            .cores
+            .min(recipients.len() / PARALLEL_FAN_OUT_MIN)
+            .max(1);
+        if threads == 1 {
+            return send_each(frame, &recipients);
         }
-        out
+        // A socket write costs a few microseconds, mostly the kernel's: a
+        // large audience is split over the cores so the last recipient
+        // does not wait for all the others.
+        let per_thread = recipients.len().div_ceil(threads);
+        std::thread::scope(|scope| {
+            let mut chunks = recipients.chunks(per_thread);
+            let mine = chunks.next().unwrap_or_default();
+            let others: Vec<_> = chunks
+                .map(|chunk| scope.spawn(move || send_each(frame, chunk)))
+                .collect();
+            let mut out = send_each(frame, mine);
+            for other in others {
+                let theirs = other.join().unwrap_or_default();
+                out.delivered += theirs.delivered;
+                out.evicted += theirs.evicted;
+            }
+            out
+        })
     }
 
     /// Every connection of `user` (for closing them).

@@ -95,6 +95,36 @@ fn a_broadcast_is_serialized_once_and_shared_by_thousands() {
 }
 
 #[test]
+fn a_large_audience_is_split_over_threads_and_each_gets_exactly_one_copy() {
+    let mut reg = reg(4);
+    reg.cores = 4;
+    let conns: Vec<_> = (0..3 * PARALLEL_FAN_OUT_MIN + 7)
+        .map(|i| live(&reg, &i.to_string(), Transport::LongPolling))
+        .collect();
+    // One slow client among them, in the last chunk.
+    let slow = conns.last().unwrap();
+    for i in 0..4 {
+        slow.offer(protocol::invocation_frame("E", &i).unwrap())
+            .unwrap();
+    }
+    let frame = protocol::invocation_frame("CapacityUpdated", &"x").unwrap();
+    assert_eq!(
+        reg.fan_out(&frame, |c| c.user() != "0"),
+        FanOut {
+            delivered: conns.len() - 2,
+            evicted: 1
+        }
+    );
+    assert!(records(&conns[0]).is_empty(), "not in the audience");
+    for c in &conns[1..conns.len() - 1] {
+        let got = records(c);
+        assert_eq!(got.len(), 1);
+        assert!(got[0].ptr_eq(&frame));
+    }
+    assert!(slow.is_closing(), "the slow one was evicted");
+}
+
+#[test]
 fn connections_before_their_handshake_get_nothing() {
     let reg = reg(8);
     let c = reg.create("1".into(), Create::default(), None);
