@@ -18,6 +18,8 @@ use request_desk_domain::live::LiveEvent;
 use tokio::sync::mpsc;
 use tokio_postgres::{AsyncMessage, NoTls};
 
+use request_desk_domain::error::chain;
+
 use crate::postgres::changes::{decode, CHANNEL};
 
 /// What the listener reports to its consumer, in order.
@@ -45,7 +47,9 @@ pub struct ListenerConfig {
     /// longer than this counts as a loss.
     pub probe_interval: Duration,
     /// Events queued for a slow consumer before the listener waits for it
-    /// (PostgreSQL keeps queueing notifications meanwhile).
+    /// (PostgreSQL keeps queueing notifications meanwhile; a wait longer
+    /// than `probe_interval` reconnects, and the consumer catches up from
+    /// the change feed).
     pub queue: usize,
 }
 
@@ -84,7 +88,7 @@ async fn run(url: String, config: ListenerConfig, tx: mpsc::Sender<StreamEvent>)
                 failures += 1;
                 // Once per outage, then every ~10 s, rather than four times a second.
                 if failures == 1 || failures.is_multiple_of(40) {
-                    tracing::warn!(error = %e, failures, "change stream cannot listen yet; retrying");
+                    tracing::warn!(error = %chain(&e), failures, "change stream cannot listen yet; retrying");
                 }
             }
         }
@@ -101,22 +105,25 @@ async fn listen_once(
     tx: &mpsc::Sender<StreamEvent>,
 ) -> Result<(), tokio_postgres::Error> {
     let (client, mut connection) = tokio_postgres::connect(url, NoTls).await?;
-    let (payloads_tx, mut payloads) = mpsc::unbounded_channel::<String>();
-    // The connection object does the socket I/O; notifications surface from it.
-    // Unbounded here only between two tasks of this listener: the loop below
-    // drains it as fast as the consumer takes events.
+    let (payloads_tx, mut payloads) = mpsc::channel::<String>(config.queue.max(1));
+    // The connection object does the socket I/O; notifications surface from
+    // it. Bounded like the consumer's queue: when both are full the driver
+    // stops reading the socket, PostgreSQL queues the notifications, and if
+    // that lasts past a probe interval the probe fails and the listener
+    // reconnects — the consumer then catches up from the change feed. Memory
+    // never grows with a slow consumer.
     let driver = tokio::spawn(async move {
         let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
         while let Some(message) = messages.next().await {
             match message {
                 Ok(AsyncMessage::Notification(n)) => {
-                    if payloads_tx.send(n.payload().to_owned()).is_err() {
+                    if payloads_tx.send(n.payload().to_owned()).await.is_err() {
                         break;
                     }
                 }
                 Ok(_) => {}
                 Err(e) => {
-                    tracing::warn!(error = %e, "change stream connection error");
+                    tracing::warn!(error = %chain(&e), "change stream connection error");
                     break;
                 }
             }
