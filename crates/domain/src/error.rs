@@ -27,15 +27,21 @@ impl RepositoryError {
 
     /// This error and its causes, outermost first: `a: b: c`.
     pub fn chain(&self) -> String {
-        let mut out = self.to_string();
-        let mut source = std::error::Error::source(self);
-        while let Some(cause) = source {
-            out.push_str(": ");
-            out.push_str(&cause.to_string());
-            source = cause.source();
-        }
-        out
+        chain(self)
     }
+}
+
+/// `error` and its causes, outermost first: `a: b: c` — how the edges log
+/// an error, whole, once.
+pub fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        out.push_str(": ");
+        out.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    out
 }
 
 #[cfg(test)]

@@ -230,7 +230,7 @@ impl UserDirectory {
                     .map(|c| c.user.clone());
                 match stale {
                     Some(user) => {
-                        tracing::warn!(error = %e, user_id = id.0, "user lookup failed; using the cached user");
+                        tracing::warn!(error = %e.chain(), user_id = id.0, "user lookup failed; using the cached user");
                         Ok(user)
                     }
                     None => Err(e),

@@ -55,7 +55,7 @@ impl HubBackend for Backend {
                 .await
                 .map_err(|e| HubMethodError::Failed(e.to_string()))?
                 .map_err(|e| {
-                    tracing::warn!(error = %e, "GetCapacityChangesSince failed");
+                    tracing::warn!(error = %request_desk_domain::error::chain(&e), "GetCapacityChangesSince failed");
                     HubMethodError::Failed("changes are unavailable right now; try again".into())
                 })?;
             serde_json::to_value(changes).map_err(|e| HubMethodError::Failed(e.to_string()))

@@ -163,10 +163,9 @@ impl Method {
 }
 
 fn parse_date(value: &Value, name: &str) -> Result<Date, MethodError> {
-    let format = time::macros::format_description!("[year]-[month]-[day]");
     value
         .as_str()
-        .and_then(|s| Date::parse(s, &format).ok())
+        .and_then(request_desk_domain::serde_formats::parse_date)
         .ok_or_else(|| {
             MethodError::BadArguments(format!(
                 "WatchDates expects '{name}' as a \"YYYY-MM-DD\" date, got {value}."

@@ -1,8 +1,9 @@
 //! Request Desk's events on the hub: target names and wire payloads.
 //!
 //! The one place that knows how a [`LiveEvent`] looks to a SignalR client.
-//! Adding an event kind: one `LiveEvent` variant, one arm in
-//! [`HubDelivery::publish`], one handler in the client.
+//! Adding an event kind: see "Live events" in `docs/architecture.md` (the
+//! `LiveEvent` variant, a target here, its payload with its OpenAPI schema,
+//! one arm in [`HubDelivery::publish`], one handler in the client).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -153,10 +154,6 @@ impl LiveEvents for HubDelivery {
                         unread_count: *unread_count,
                     },
                 ),
-                // Issue 11: a disabled user's open connections must be closed
-                // here (Close with allowReconnect: true) once the hub engine
-                // can close one user's connections (issue 12). New negotiates
-                // and connects are already refused (the server's token check).
                 // A disabled user's open connections close at once, on every
                 // instance; the client is told to sign in again.
                 LiveEvent::UserChanged { user, disabled } => {

@@ -23,6 +23,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use request_desk_domain::error::chain;
 use request_desk_domain::live::{LiveEvent, LiveEvents};
 use request_desk_domain::ports::Clock;
 use request_desk_domain::services::availability::Changes;
@@ -156,7 +157,7 @@ async fn catch_up(
     let feed = feed.clone();
     match tokio::task::spawn_blocking(move || feed.changes_since(since)).await {
         Ok(Ok(changes)) => publish(sink, relay.on_caught_up(changes, clock.now())),
-        Ok(Err(e)) => tracing::warn!(error = %e, since, "catch-up failed; retrying"),
+        Ok(Err(e)) => tracing::warn!(error = %chain(&*e), since, "catch-up failed; retrying"),
         Err(e) => tracing::error!(error = %e, since, "catch-up task failed; retrying"),
     }
 }

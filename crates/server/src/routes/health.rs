@@ -55,7 +55,7 @@ pub async fn ready(health: web::Data<HealthCheck>) -> Result<HttpResponse, ApiEr
             database: "up",
         })),
         Err(e) => {
-            tracing::warn!(error = %e, "readiness check failed");
+            tracing::warn!(error = %request_desk_domain::error::chain(&e), "readiness check failed");
             Err(ApiError::unavailable())
         }
     }
