@@ -118,8 +118,9 @@ impl Default for Limits {
     }
 }
 
-/// Everything needed to start one server instance.
-#[derive(Debug, Clone)]
+/// Everything needed to start one server instance. Its `Debug` leaves out
+/// the database URL (it may hold a password) and the JWT secret.
+#[derive(Clone)]
 pub struct ServerSettings {
     pub database_url: String,
     pub pool_size: u32,
@@ -133,6 +134,39 @@ pub struct ServerSettings {
     pub hub: HubConfig,
     /// `CORS_ALLOWED_ORIGINS`; empty → same origin only.
     pub cors: crate::cors::AllowedOrigins,
+}
+
+impl std::fmt::Debug for ServerSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Destructured in full: a new setting does not compile until it is
+        // listed here.
+        let ServerSettings {
+            database_url: _,
+            pool_size,
+            limits,
+            jwt_secret: _,
+            jwt_ttl,
+            hold_ttl,
+            bind_addr,
+            seed_demo,
+            web_dist,
+            hub,
+            cors,
+        } = self;
+        f.debug_struct("ServerSettings")
+            .field("database_url", &crate::config::Redacted)
+            .field("pool_size", pool_size)
+            .field("limits", limits)
+            .field("jwt_secret", &crate::config::Redacted)
+            .field("jwt_ttl", jwt_ttl)
+            .field("hold_ttl", hold_ttl)
+            .field("bind_addr", bind_addr)
+            .field("seed_demo", seed_demo)
+            .field("web_dist", web_dist)
+            .field("hub", hub)
+            .field("cors", cors)
+            .finish()
+    }
 }
 
 /// A bound, ready-to-run server.
@@ -361,7 +395,9 @@ fn spawn_hold_sweeper(desk: RequestDesk) {
             match web::block(move || desk.sweep_holds()).await {
                 Ok(Ok(0)) => {}
                 Ok(Ok(freed)) => tracing::debug!(freed, "expired holds freed"),
-                Ok(Err(e)) => tracing::warn!(error = %e, "sweeping expired holds failed; retrying"),
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %request_desk_domain::error::chain(&e), "sweeping expired holds failed; retrying")
+                }
                 Err(_) => return, // shutting down
             }
         }
@@ -399,5 +435,25 @@ mod tests {
     #[test]
     fn an_unresolvable_address_is_an_error() {
         assert!(bind_listener("not an address", 16).is_err());
+    }
+
+    #[test]
+    fn settings_never_print_the_database_password_or_the_jwt_secret() {
+        let settings = ServerSettings {
+            database_url: "postgres://app:hunter2@db/desk".into(),
+            pool_size: 4,
+            limits: Limits::default(),
+            jwt_secret: "s3cret-signing-key".into(),
+            jwt_ttl: time::Duration::minutes(5),
+            hold_ttl: HoldTtl::DEFAULT,
+            bind_addr: "127.0.0.1:0".into(),
+            seed_demo: false,
+            web_dist: None,
+            hub: HubConfig::default(),
+            cors: Default::default(),
+        };
+        let printed = format!("{settings:?}");
+        assert!(!printed.contains("hunter2") && !printed.contains("s3cret"));
+        assert!(printed.contains("pool_size: 4"));
     }
 }
