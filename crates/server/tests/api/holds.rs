@@ -311,3 +311,74 @@ async fn of_concurrent_holds_and_bookings_through_two_instances_exactly_the_free
         );
     }
 }
+
+#[actix_web::test]
+async fn a_move_with_ones_own_hold_cannot_fail_for_capacity_and_a_foreign_hold_moves_nothing() {
+    let app = TestApp::spawn().await;
+    let admin = app.login("admin@example.com").await;
+    let alice = app.login("alice@example.com").await;
+    let bob = app.login("bob@example.com").await;
+    let (from, to) = (app.date_ahead(2).await, app.date_ahead(3).await);
+    app.put(
+        &format!("/api/capacity/overrides/{to}"),
+        &admin,
+        json!({ "capacity": 1 }),
+    )
+    .await;
+    let (_, request) = app.book(&alice, &from, "to be moved").await;
+    let (status, h) = hold(&app, &alice, &to).await;
+    assert_eq!(status, StatusCode::CREATED, "{h}");
+    // The held slot is the only one: the day is full for everyone else.
+    assert_error(
+        app.book(&bob, &to, "late").await,
+        StatusCode::CONFLICT,
+        "capacity_full",
+    );
+    let path = format!("/api/requests/{}", request["id"]);
+    let move_with = |hold_id: &Value| json!({ "title": "to be moved", "priority": "normal", "dueDate": to, "holdId": hold_id });
+    // Someone else's hold moves nothing.
+    let (_, bobs) = hold(&app, &bob, &from).await;
+    assert_error(
+        app.put(&path, &alice, move_with(&bobs["id"])).await,
+        StatusCode::CONFLICT,
+        "hold_expired",
+    );
+    assert_eq!(app.get(&path, &alice).await.1["dueDate"], from.as_str());
+    // Her own hold: the move cannot fail for capacity and uses the hold.
+    let (status, moved) = app.put(&path, &alice, move_with(&h["id"])).await;
+    assert_eq!(status, StatusCode::OK, "{moved}");
+    assert_eq!(moved["dueDate"], to.as_str());
+    let day = app.day(&alice, &to).await;
+    assert_eq!(
+        (
+            day["used"].as_i64(),
+            day["held"].as_i64(),
+            day["status"].as_str()
+        ),
+        (Some(1), Some(0), Some("full"))
+    );
+    assert_eq!(app.day(&alice, &from).await["used"], 0);
+    assert_eq!(app.get("/api/holds", &alice).await.1, json!([]));
+}
+
+#[actix_web::test]
+async fn a_new_instance_knows_every_live_hold_and_its_sweeper_frees_none_early() {
+    let first = TestApp::spawn().await;
+    let alice = first.login("alice@example.com").await;
+    let date = first.date_ahead(2).await;
+    let (_, h) = hold(&first, &alice, &date).await;
+    // Another process over the same database, with nothing in memory (as
+    // after a restart of every instance): it knows the hold from the
+    // database alone, to the millisecond.
+    let second = TestApp::spawn_on(first.db.clone()).await;
+    let (status, listed) = second.get("/api/holds", &alice).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(listed, json!([h]));
+    // Its sweeper runs every second and frees only expired holds.
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    assert_eq!(second.day(&alice, &date).await["held"], 1);
+    assert_eq!(second.get("/api/holds", &alice).await.1, json!([h]));
+    // And the holder's booking through the new instance uses it.
+    let (status, booked) = book_with(&second, &alice, &date, &h["id"]).await;
+    assert_eq!(status, StatusCode::CREATED, "{booked}");
+}
