@@ -30,6 +30,8 @@ server=$!
 cleanup() {
     kill "$server" 2>/dev/null || true
     wait "$server" 2>/dev/null || true
+    # The run's database goes with it (as every suite's does).
+    psql -q "${db_url%/*}/postgres" -c "DROP DATABASE IF EXISTS \"${db_url##*/}\" WITH (FORCE)" >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
 
