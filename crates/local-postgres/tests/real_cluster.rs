@@ -46,6 +46,15 @@ fn config(dir: &Path, port: u16) -> LocalClusterConfig {
     }
 }
 
+/// A port nothing listens on now. A fixed one would sit in the ephemeral
+/// range, where a busy test run's own connections sometimes hold it.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
 /// `select 1` on `port` answers.
 fn answers(bin_dir: &Path, port: u16) -> bool {
     let psql = bin_dir.join("psql");
@@ -68,7 +77,7 @@ fn two_users_share_a_cluster_and_the_last_to_leave_stops_it() {
         return;
     };
     let dir = Scratch::new("lease", 0o755);
-    let port = 54351;
+    let port = free_port();
 
     let first = LocalCluster::start(config(&dir.0, port)).expect("first start");
     assert_eq!(
@@ -93,7 +102,7 @@ fn a_pinned_cluster_outlives_its_users_until_stopped() {
         return;
     };
     let dir = Scratch::new("pin", 0o755);
-    let port = 54352;
+    let port = free_port();
 
     LocalCluster::start(config(&dir.0, port))
         .unwrap()
@@ -133,7 +142,7 @@ fn as_root_a_checkout_the_postgres_user_cannot_reach_still_gets_a_cluster() {
     let home = Scratch::new("home0700", 0o700);
     let checkout = home.0.join("checkout");
     fs::create_dir_all(&checkout).unwrap();
-    let port = 54354;
+    let port = free_port();
 
     let cluster = LocalCluster::start(config(&checkout, port)).expect("start in a 0700 home");
     let data_dir = cluster.data_dir().to_path_buf();
