@@ -109,16 +109,23 @@ impl Argon2Hasher {
     }
 }
 
+/// Hashing itself failed (an Argon2 parameter or encoding error); kept as
+/// the source of the repository error.
+#[derive(Debug, thiserror::Error)]
+#[error("hashing failed")]
+struct HashingFailed(#[source] argon2::password_hash::Error);
+
 impl PasswordHasher for Argon2Hasher {
     fn hash(&self, password: &Password) -> Result<PasswordHash, RepositoryError> {
-        let failed =
-            |e: &dyn std::fmt::Display| RepositoryError::unexpected(format!("hashing failed: {e}"));
+        let failed = |e: argon2::password_hash::Error| {
+            RepositoryError::Unexpected(Box::new(HashingFailed(e)))
+        };
         let salt = SaltString::generate(&mut OsRng);
         let mut salt_buf = [0u8; 64];
         let salt_bytes = salt
             .as_salt()
             .decode_b64(&mut salt_buf)
-            .map_err(|e| failed(&e))?;
+            .map_err(failed)?;
         let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, self.params.clone());
         let output_len = self
             .params
@@ -128,11 +135,11 @@ impl PasswordHasher for Argon2Hasher {
             self.compute(&argon, password.expose().as_bytes(), salt_bytes, out)
                 .map_err(|_| argon2::password_hash::Error::Crypto)
         })
-        .map_err(|e| failed(&e))?;
+        .map_err(failed)?;
         let phc = Phc {
             algorithm: Algorithm::Argon2id.ident(),
             version: Some(Version::V0x13.into()),
-            params: ParamsString::try_from(&self.params).map_err(|e| failed(&e))?,
+            params: ParamsString::try_from(&self.params).map_err(failed)?,
             salt: Some(salt.as_salt()),
             hash: Some(hash),
         };
