@@ -23,7 +23,10 @@ export function HoldStatus({ date, hold }: { date: string; hold: HoldControls })
     return (
       <div className="hold-status" data-testid="hold-status" data-state={ending ? 'ending' : 'held'} data-hold-id={state.hold.id}>
         <p role="status">
-          <span aria-hidden="true">⏱ </span>
+          <svg className="hold-icon" aria-hidden="true" focusable="false" viewBox="0 0 16 16" width="16" height="16">
+            <circle cx="8" cy="9" r="5.75" />
+            <path d="M8 6v3l2 1.25M6.25 1.75h3.5" />
+          </svg>
           {t('hold.held', { date: shown, time: i18n.clock(state.hold.expiresAt) })}
         </p>
         {ending && (
