@@ -1,5 +1,7 @@
-//! One logical SignalR connection: its identity, its [`Phase`], its bounded
-//! outgoing queue, and the state its transports share.
+//! One logical SignalR connection: its identity, its [`Phase`], where its
+//! outgoing messages go (a bounded queue for Server-Sent Events and Long
+//! Polling, the socket itself for WebSockets: see [`crate::outlet`]), and
+//! the state its transports share.
 //!
 //! Every change of phase goes through [`Connection::transition`], which
 //! applies [`Phase::on`] atomically; the rest of this module is what those
@@ -7,8 +9,9 @@
 //!
 //! Closing is two-speed: [`Connection::close`] queues a farewell behind what
 //! is already queued (ordered, the normal case), and falls back to an urgent
-//! path — a slot the writer checks when the `ended` token fires — when the
-//! queue is full, so a stuck client can always be cut loose.
+//! path when the client is too far behind — the queue's farewell slot,
+//! checked when the `ended` token fires, or the socket's backlog dropped so
+//! the farewell goes first — so a stuck client can always be cut loose.
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
@@ -21,9 +24,9 @@ use tokio_util::sync::CancellationToken;
 use crate::dispatch::Inbound;
 use crate::lifecycle::{Event, Phase};
 use crate::limits::Permit;
+use crate::outlet::{Delivery, SocketOutlet};
 use crate::protocol::{self, Frame, Protocol};
 use crate::replay::Replay;
-use crate::transport::websockets::outlet::{Delivery, SocketOutlet};
 
 /// How a connection reaches its client. Names match the
 /// [`Hub::open_connections`](crate::Hub::open_connections) labels.

@@ -87,6 +87,8 @@
 //! * `lifecycle` — the connection's [`Phase`] and its transitions;
 //! * `connection`, `registry` — one connection; the table of them, fan-out,
 //!   pings and sweeps;
+//! * `outlet` — a WebSocket's outgoing side: publishers write to the socket
+//!   directly, a backlog only when its kernel buffer is full;
 //! * `dispatch` — incoming bytes → handshake → messages → [`HubApp`];
 //! * `replay` — stateful reconnect's numbered, bounded replay buffer;
 //! * `limits` — connection caps and the negotiate rate limit;
@@ -110,6 +112,7 @@ mod http;
 mod hub;
 mod lifecycle;
 mod limits;
+mod outlet;
 pub mod protocol;
 mod registry;
 mod replay;

@@ -6,8 +6,8 @@
 //! The table is a `std::sync::RwLock<HashMap<key, Arc<Connection>>>`. The
 //! broadcast path takes the read lock only to pick the recipients, then
 //! sends outside it: a non-blocking write straight to each WebSocket (see
-//! `transport::websockets::outlet`), a `try_send` into each Server-Sent
-//! Events or Long Polling connection's bounded queue. Nothing awaits or
+//! `outlet`), a `try_send` into each Server-Sent Events or Long Polling
+//! connection's bounded queue. Nothing awaits or
 //! blocks, so the publisher is never held up by a slow client. A connection
 //! that has fallen `send_queue` messages behind is *evicted* — told to
 //! reconnect with `Close {allowReconnect: true}` — instead of slowing

@@ -10,7 +10,7 @@
 //! message queue.
 //!
 //! * **Out**: publishers write frames straight to the socket
-//!   ([`outlet::SocketOutlet`]); the task only flushes a backlog when the
+//!   ([`SocketOutlet`]); the task only flushes a backlog when the
 //!   kernel buffer was full, and finishes a close.
 //! * **In**: the task reads when the socket is readable, parses frames
 //!   (actix-http's WebSocket parser; client frames are masked) and feeds
@@ -24,8 +24,6 @@
 //! waits for its task to let go of the incoming side, and gets `Sequence`
 //! and every message the client had not acknowledged before anything new.
 
-pub(crate) mod outlet;
-
 use std::io;
 use std::net::Shutdown;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -38,12 +36,12 @@ use actix_http::{h1, Request, RequestHead, StatusCode};
 use bytes::BytesMut;
 use tokio::net::TcpStream;
 
-use self::outlet::{Flush, SocketOutlet};
 use crate::app::HubApp;
 use crate::connection::{BindError, Connection};
 use crate::dispatch::{self, Flow};
 use crate::http::{self as hub_http, Refusal};
 use crate::lifecycle::{Event, Phase};
+use crate::outlet::{Flush, SocketOutlet};
 use crate::protocol::{self, MessageTooLarge};
 use crate::Hub;
 

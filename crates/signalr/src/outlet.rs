@@ -1,5 +1,6 @@
 //! The outgoing side of a WebSocket connection: whoever publishes writes to
-//! the socket itself.
+//! the socket itself. (Server-Sent Events and Long Polling keep a bounded
+//! queue instead: their writer is an HTTP response.)
 //!
 //! A broadcast to 10,000 WebSockets is 10,000 non-blocking `write`s of the
 //! same pre-framed bytes from the publishing thread: no queue to push into,
