@@ -122,10 +122,7 @@ impl PasswordHasher for Argon2Hasher {
         };
         let salt = SaltString::generate(&mut OsRng);
         let mut salt_buf = [0u8; 64];
-        let salt_bytes = salt
-            .as_salt()
-            .decode_b64(&mut salt_buf)
-            .map_err(failed)?;
+        let salt_bytes = salt.as_salt().decode_b64(&mut salt_buf).map_err(failed)?;
         let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, self.params.clone());
         let output_len = self
             .params
