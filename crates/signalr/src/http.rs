@@ -15,6 +15,7 @@
 //! headers on WebSockets and EventSource). A connection may only be used by
 //! the user who negotiated it. Errors use the body `{"error", "message"}`.
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -328,11 +329,17 @@ fn try_negotiate<A: HubApp>(hub: &Hub<A>, req: &HttpRequest) -> Result<HttpRespo
         },
     )?;
     tracing::debug!(connection_id = %conn.id(), user = %conn.user(), negotiate_version = u32::from(v1), stateful, "hub connection negotiated");
-    let transports = json!([
-        {"transport": "WebSockets", "transferFormats": ["Text", "Binary"]},
-        {"transport": "ServerSentEvents", "transferFormats": ["Text"]},
-        {"transport": "LongPolling", "transferFormats": ["Text", "Binary"]},
-    ]);
+    let mut transports = vec![
+        json!({"transport": "ServerSentEvents", "transferFormats": ["Text"]}),
+        json!({"transport": "LongPolling", "transferFormats": ["Text", "Binary"]}),
+    ];
+    // Only when the server hands upgrades to the hub (`websocket_upgrade`).
+    if hub.inner.serves_websockets.load(Ordering::Acquire) {
+        transports.insert(
+            0,
+            json!({"transport": "WebSockets", "transferFormats": ["Text", "Binary"]}),
+        );
+    }
     let mut body = json!({
         "connectionId": conn.id(),
         "negotiateVersion": u32::from(v1),
@@ -353,7 +360,8 @@ fn try_negotiate<A: HubApp>(hub: &Hub<A>, req: &HttpRequest) -> Result<HttpRespo
 ///
 /// WebSocket upgrades never get here when the application installed
 /// [`Hub::websocket_upgrade`], which takes the socket off the HTTP
-/// dispatcher; without it they are refused with 501.
+/// dispatcher; without it negotiate does not offer WebSockets, and a
+/// client that tries anyway is refused with 501.
 async fn connect<A: HubApp>(hub: &Hub<A>, req: &HttpRequest) -> HttpResponse {
     hub.ensure_maintenance();
     let result = (|| {

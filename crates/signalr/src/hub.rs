@@ -132,6 +132,9 @@ pub(crate) struct HubInner<A: HubApp> {
     /// The maintenance task has been spawned (it needs a Tokio runtime,
     /// which may only exist once the first request arrives).
     maintenance_started: AtomicBool,
+    /// The server installed [`Hub::websocket_upgrade`]: negotiate offers
+    /// WebSockets only then.
+    pub(crate) serves_websockets: AtomicBool,
 }
 
 impl<A: HubApp> fmt::Debug for Hub<A> {
@@ -159,6 +162,7 @@ impl<A: HubApp> Hub<A> {
                 shutdown: CancellationToken::new(),
                 tasks: TaskTracker::new(),
                 maintenance_started: AtomicBool::new(false),
+                serves_websockets: AtomicBool::new(false),
             }),
         };
         hub.ensure_maintenance();
@@ -187,7 +191,8 @@ impl<A: HubApp> Hub<A> {
     /// actix-http hands it every `Connection: Upgrade` request together
     /// with its TCP socket, so a WebSocket costs no HTTP dispatcher and no
     /// buffers while idle, and broadcasts are written to the socket
-    /// directly (see the crate docs for the server set-up).
+    /// directly (see the crate docs for the server set-up). Negotiate
+    /// offers WebSockets once this has been called.
     pub fn websocket_upgrade(
         &self,
     ) -> impl ServiceFactory<
@@ -198,6 +203,7 @@ impl<A: HubApp> Hub<A> {
         InitError = (),
     > + Clone
            + 'static {
+        self.inner.serves_websockets.store(true, Ordering::Release);
         let hub = self.clone();
         actix_service::fn_service(
             move |(req, framed): (Request, Framed<TcpStream, h1::Codec>)| {

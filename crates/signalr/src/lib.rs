@@ -77,8 +77,8 @@
 //! # Ok(()) }
 //! ```
 //!
-//! With a plain `HttpServer` everything but WebSockets works (negotiate
-//! still offers them; a WebSocket request is then answered 501).
+//! With a plain `HttpServer` everything but WebSockets works: negotiate
+//! offers them only once [`Hub::websocket_upgrade`] was installed.
 //!
 //! # Layout
 //!

@@ -20,6 +20,13 @@ fn hub() -> Hub<TestApp> {
     hub_with(HubConfig::default())
 }
 
+/// A hub whose server installed the WebSocket upgrade hook.
+fn hub_serving_websockets() -> Hub<TestApp> {
+    let hub = hub();
+    let _hook = hub.websocket_upgrade();
+    hub
+}
+
 fn hub_with(config: HubConfig) -> Hub<TestApp> {
     Hub::new(
         TestApp,
@@ -99,7 +106,7 @@ async fn negotiate_without_or_with_a_forged_token_is_401() {
 
 #[actix_web::test]
 async fn negotiate_v1_hands_out_a_secret_token_and_v0_only_an_id() {
-    let hub = hub();
+    let hub = hub_serving_websockets();
     let app = app!(hub);
     let req = test::TestRequest::post()
         .uri("/hubs/notifications/negotiate?negotiateVersion=1")
@@ -447,6 +454,34 @@ async fn a_bad_handshake_over_sse_gets_an_error_and_the_stream_ends() {
         "data: {\"error\":\"Cannot use the 'messagepack' protocol on the current transport."
     ));
     assert!(next_chunk(&mut body).await.is_none());
+}
+
+#[actix_web::test]
+async fn without_the_upgrade_hook_negotiate_offers_no_websockets_and_an_attempt_is_501() {
+    let hub = hub();
+    let app = app!(hub);
+    let req = test::TestRequest::post()
+        .uri("/hubs/notifications/negotiate?negotiateVersion=1")
+        .insert_header(bearer(1))
+        .to_request();
+    let v1 = json_body(test::call_service(&app, req).await).await;
+    let names: Vec<_> = v1["availableTransports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["transport"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["ServerSentEvents", "LongPolling"]);
+    let req = test::TestRequest::get()
+        .uri(&format!(
+            "/hubs/notifications?id={}",
+            v1["connectionToken"].as_str().unwrap()
+        ))
+        .insert_header(bearer(1))
+        .insert_header((header::UPGRADE, "websocket"))
+        .to_request();
+    let res = test::call_service(&app, req).await;
+    assert_eq!(res.status(), StatusCode::NOT_IMPLEMENTED);
 }
 
 #[actix_web::test]
