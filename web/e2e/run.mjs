@@ -6,7 +6,7 @@
 //
 //   npm run e2e   (needs `npm run build` and `cargo build --bin request-desk`)
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -1189,7 +1189,7 @@ describe('the API reference', { concurrency: false }, () => {
 });
 
 describe('delivery', { concurrency: false }, () => {
-  test('compressed, hashed assets cached for good, index.html revalidated, no source maps', async () => {
+  test('compressed (brotli first, as the build compressed it), hashed assets cached for good, index.html revalidated, no source maps', async () => {
     const index = await fetch(`${server.base}/new`, { headers: { 'Accept-Encoding': 'gzip' } });
     assert.equal(index.status, 200);
     assert.equal(index.headers.get('cache-control'), 'no-cache');
@@ -1199,6 +1199,16 @@ describe('delivery', { concurrency: false }, () => {
     assert.equal(asset.status, 200);
     assert.equal(asset.headers.get('content-encoding'), 'gzip');
     assert.match(asset.headers.get('cache-control'), /max-age=31536000, immutable/);
+    // sent as the build compressed it (scripts/precompress.mjs), brotli first: no compression per request
+    const built = (ext) => statSync(join(webDir, 'dist', `${script}.${ext}`)).size;
+    assert.equal(Number(asset.headers.get('content-length')), built('gz'), 'the build’s gzip copy, as it is');
+    const br = await fetch(`${server.base}${script}`, { headers: { 'Accept-Encoding': 'gzip, deflate, br, zstd' } });
+    assert.equal(br.headers.get('content-encoding'), 'br');
+    assert.equal(Number(br.headers.get('content-length')), built('br'), 'the build’s brotli copy, as it is');
+    assert.match(br.headers.get('content-type'), /javascript/);
+    assert.equal(br.headers.get('vary'), 'accept-encoding');
+    assert.match(br.headers.get('cache-control'), /max-age=31536000, immutable/);
+    assert.equal(await br.text(), readFileSync(join(webDir, 'dist', script), 'utf8'), 'decodes to the script');
     assert.equal((await fetch(`${server.base}${script}.map`)).status, 404);
     assert.deepEqual(readdirSync(join(webDir, 'dist/assets')).filter((f) => f.endsWith('.map')), [], 'no maps in the build');
   });

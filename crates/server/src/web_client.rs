@@ -4,20 +4,31 @@
 //! and `/metrics` are never shadowed (unknown paths there stay JSON 404s).
 //! Without a build, `/` explains how to make one.
 //!
-//! Delivery: responses are compressed (brotli or gzip, whichever the browser prefers);
-//! the content-hashed files under `/assets/` are cached for a year as
+//! Delivery: responses are compressed (brotli or gzip, whichever the browser prefers).
+//! The build compresses its files ahead (`web/scripts/precompress.mjs`: a
+//! `.br` and a `.gz` beside each text file of 1 KiB or more); such a copy is
+//! sent as it is, so a cold page load costs the server no compression at all,
+//! and only what has none (`index.html`, small files, a build made without the
+//! script) is compressed as it is sent. The choice between the two follows
+//! the `Accept-Encoding` negotiation of actix's `Compress`, so a file is sent
+//! in the same encoding either way (brotli when both are accepted equally).
+//! The content-hashed files under `/assets/` are cached for a year as
 //! `immutable`, while `index.html` (and every client route that falls back to
 //! it) is `no-cache`, so a new build is picked up on the next load. Source
 //! maps (`*.map`) are never served, even if a build left them in `dist`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use actix_files::{Files, NamedFile};
-use actix_web::body::{EitherBody, MessageBody};
+use actix_web::body::{BoxBody, EitherBody, MessageBody};
 use actix_web::dev::{fn_service, ServiceRequest, ServiceResponse};
-use actix_web::http::header::{HeaderValue, CACHE_CONTROL};
+use actix_web::http::header::{
+    AcceptEncoding, ContentEncoding, Encoding, HeaderValue, CACHE_CONTROL, RANGE, VARY,
+};
+use actix_web::http::Method;
 use actix_web::middleware::{from_fn, Compress, Next};
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpMessage, HttpResponse};
 
 use crate::error::ApiError;
 
@@ -42,8 +53,66 @@ fn not_found(req: &actix_web::HttpRequest) -> HttpResponse {
     )))
 }
 
-/// Sets `Cache-Control` on what the client build serves and hides source maps.
+/// The encodings `Compress` offers (with the same features), in its order: negotiating over
+/// the same list picks the same encoding for a file whether it has a copy compressed ahead or not.
+const NEGOTIATED: [Encoding; 4] = [
+    Encoding::identity(),
+    Encoding::brotli(),
+    Encoding::gzip(),
+    Encoding::deflate(),
+];
+
+/// The copy of the requested file that the build compressed ahead in the encoding this
+/// request negotiates (`name.br` or `name.gz` in `dist`), if there is one: the file's path
+/// and the copy's. Only whole-file `GET`s and `HEAD`s of plain paths are looked up.
+fn precompressed(dist: &Path, req: &ServiceRequest) -> Option<(PathBuf, PathBuf, ContentEncoding)> {
+    if !matches!(*req.method(), Method::GET | Method::HEAD) || req.headers().contains_key(RANGE) {
+        return None;
+    }
+    let relative = req.path().strip_prefix('/')?;
+    let plain = |segment: &str| {
+        !segment.is_empty()
+            && !segment.starts_with('.')
+            && segment
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+    };
+    if !relative.split('/').all(plain) {
+        return None;
+    }
+    let (encoding, suffix) = match req
+        .get_header::<AcceptEncoding>()?
+        .negotiate(NEGOTIATED.iter())?
+    {
+        Encoding::Known(ContentEncoding::Brotli) => (ContentEncoding::Brotli, "br"),
+        Encoding::Known(ContentEncoding::Gzip) => (ContentEncoding::Gzip, "gz"),
+        _ => return None,
+    };
+    let file = dist.join(relative);
+    let copy = dist.join(format!("{relative}.{suffix}"));
+    (file.is_file() && copy.is_file()).then_some((file, copy, encoding))
+}
+
+/// `file`'s copy compressed ahead, sent as `file` itself (its type and name) in `encoding`.
+async fn send_precompressed(
+    req: &actix_web::HttpRequest,
+    file: PathBuf,
+    copy: PathBuf,
+    encoding: ContentEncoding,
+) -> Result<HttpResponse<BoxBody>, actix_web::Error> {
+    let opened = web::block(move || std::fs::File::open(copy)).await??;
+    let mut res = NamedFile::from_file(opened, file)?
+        .set_content_encoding(encoding)
+        .into_response(req);
+    res.headers_mut()
+        .insert(VARY, HeaderValue::from_static("accept-encoding"));
+    Ok(res)
+}
+
+/// Sets `Cache-Control` on what the client build serves, sends the copies the build
+/// compressed ahead, and hides source maps.
 async fn delivery(
+    dist: Rc<Path>,
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
@@ -53,23 +122,33 @@ async fn delivery(
         return Ok(ServiceResponse::new(req, res).map_into_right_body());
     }
     let immutable = req.path().starts_with("/assets/");
-    let mut res = next.call(req).await?;
+    let mut res = match precompressed(&dist, &req) {
+        Some((file, copy, encoding)) => {
+            let (req, _) = req.into_parts();
+            let res = send_precompressed(&req, file, copy, encoding).await?;
+            ServiceResponse::new(req, res).map_into_right_body()
+        }
+        None => next.call(req).await?.map_into_left_body(),
+    };
     let status = res.status();
     if status.is_success() || status == actix_web::http::StatusCode::NOT_MODIFIED {
         let value = if immutable { IMMUTABLE } else { REVALIDATE };
         res.headers_mut()
             .insert(CACHE_CONTROL, HeaderValue::from_static(value));
     }
-    Ok(res.map_into_left_body())
+    Ok(res)
 }
 
 pub fn configure(dist: Option<PathBuf>) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg| match dist.filter(|d| d.join("index.html").is_file()) {
         Some(dist) => {
             let index = dist.join("index.html");
+            let root: Rc<Path> = Rc::from(dist.as_path());
             cfg.service(
                 web::scope("")
-                    .wrap(from_fn(delivery))
+                    .wrap(from_fn(move |req: ServiceRequest, next: Next<_>| {
+                        delivery(Rc::clone(&root), req, next)
+                    }))
                     .wrap(Compress::default())
                     .service(
                         Files::new("/", dist)
@@ -111,11 +190,15 @@ async fn not_built() -> HttpResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use actix_web::http::header::{ACCEPT_ENCODING, CONTENT_ENCODING};
+    use actix_web::body::BodySize;
+    use actix_web::http::header::{
+        ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_TYPE, ETAG, IF_NONE_MATCH,
+    };
     use actix_web::http::StatusCode;
     use actix_web::{test, App};
 
-    /// A throwaway `dist` with an index, a hashed asset and a source map.
+    /// A throwaway `dist` with an index, a hashed asset with the copies the build compresses
+    /// ahead (stand-ins: the server sends them as they are), one without, and a source map.
     fn dist() -> PathBuf {
         let dir = std::env::temp_dir().join(format!(
             "request-desk-web-client-{}-{}",
@@ -129,8 +212,30 @@ mod tests {
         std::fs::write(dir.join("index.html"), "<!doctype html><div id=root></div>").unwrap();
         let script = "console.log('request desk');\n".repeat(200);
         std::fs::write(dir.join("assets/index-abc123.js"), &script).unwrap();
+        std::fs::write(dir.join("assets/index-abc123.js.br"), BROTLI_COPY).unwrap();
+        std::fs::write(dir.join("assets/index-abc123.js.gz"), GZIP_COPY).unwrap();
+        std::fs::write(dir.join("assets/lazy-def456.js"), &script).unwrap();
         std::fs::write(dir.join("assets/index-abc123.js.map"), "{}").unwrap();
         dir
+    }
+
+    const BROTLI_COPY: &[u8] = b"brotli, compressed by the build";
+    const GZIP_COPY: &[u8] = b"gzip, compressed by the build";
+
+    async fn get(
+        app: &impl actix_web::dev::Service<
+            actix_http::Request,
+            Response = ServiceResponse,
+            Error = actix_web::Error,
+        >,
+        path: &str,
+        accept_encoding: Option<&str>,
+    ) -> ServiceResponse {
+        let mut req = test::TestRequest::get().uri(path);
+        if let Some(value) = accept_encoding {
+            req = req.insert_header((ACCEPT_ENCODING, value));
+        }
+        test::call_service(app, req.to_request()).await
     }
 
     #[actix_web::test]
@@ -138,24 +243,16 @@ mod tests {
         let dir = dist();
         let app = test::init_service(App::new().configure(configure(Some(dir.clone())))).await;
 
-        let req = test::TestRequest::get()
-            .uri("/assets/index-abc123.js")
-            .insert_header((ACCEPT_ENCODING, "gzip"))
-            .to_request();
-        let res = test::call_service(&app, req).await;
+        // no copy compressed ahead: compressed as it is sent
+        let res = get(&app, "/assets/lazy-def456.js", Some("gzip")).await;
         assert_eq!(res.status(), StatusCode::OK);
         assert_eq!(res.headers().get(CACHE_CONTROL).unwrap(), IMMUTABLE);
         assert_eq!(res.headers().get(CONTENT_ENCODING).unwrap(), "gzip");
-        let req = test::TestRequest::get()
-            .uri("/assets/index-abc123.js")
-            .insert_header((ACCEPT_ENCODING, "br, gzip"))
-            .to_request();
-        let res = test::call_service(&app, req).await;
+        let res = get(&app, "/assets/lazy-def456.js", Some("br, gzip")).await;
         assert_eq!(res.headers().get(CONTENT_ENCODING).unwrap(), "br");
 
         for path in ["/", "/index.html", "/requests"] {
-            let req = test::TestRequest::get().uri(path).to_request();
-            let res = test::call_service(&app, req).await;
+            let res = get(&app, path, None).await;
             assert_eq!(res.status(), StatusCode::OK, "{path}");
             assert_eq!(
                 res.headers().get(CACHE_CONTROL).unwrap(),
@@ -163,6 +260,84 @@ mod tests {
                 "{path}"
             );
         }
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[actix_web::test]
+    async fn copies_compressed_by_the_build_are_sent_as_they_are_in_the_negotiated_encoding() {
+        let dir = dist();
+        let app = test::init_service(App::new().configure(configure(Some(dir.clone())))).await;
+        let path = "/assets/index-abc123.js";
+        let plain = get(&app, path, None).await;
+        assert_eq!(plain.status(), StatusCode::OK);
+        assert!(plain.headers().get(CONTENT_ENCODING).is_none());
+        let content_type = plain.headers().get(CONTENT_TYPE).unwrap().clone();
+        assert!(
+            content_type.to_str().unwrap().contains("javascript"),
+            "{content_type:?}"
+        );
+
+        for (accept, encoding, body) in [
+            ("gzip, deflate, br, zstd", "br", BROTLI_COPY), // Chromium's: brotli first
+            ("br", "br", BROTLI_COPY),
+            ("gzip", "gzip", GZIP_COPY),
+            ("br;q=0.5, gzip", "gzip", GZIP_COPY),
+        ] {
+            let res = get(&app, path, Some(accept)).await;
+            assert_eq!(res.status(), StatusCode::OK, "{accept}");
+            let headers = res.headers();
+            assert_eq!(headers.get(CONTENT_ENCODING).unwrap(), encoding, "{accept}");
+            assert_eq!(headers.get(CONTENT_TYPE).unwrap(), content_type, "{accept}");
+            assert_eq!(headers.get(VARY).unwrap(), "accept-encoding", "{accept}");
+            assert_eq!(headers.get(CACHE_CONTROL).unwrap(), IMMUTABLE, "{accept}");
+            // sent with its length, not streamed through an encoder
+            assert_eq!(
+                res.response().body().size(),
+                BodySize::Sized(body.len() as u64),
+                "{accept}"
+            );
+            assert_eq!(test::read_body(res).await, body, "{accept}");
+        }
+
+        // not accepted, or a part of the file: the file itself
+        for (accept, range) in [("identity", None), ("br, gzip", Some("bytes=0-6"))] {
+            let mut req = test::TestRequest::get()
+                .uri(path)
+                .insert_header((ACCEPT_ENCODING, accept));
+            if let Some(range) = range {
+                req = req.insert_header((RANGE, range));
+            }
+            let res = test::call_service(&app, req.to_request()).await;
+            assert!(res.status().is_success(), "{accept}");
+            let identity = res
+                .headers()
+                .get(CONTENT_ENCODING)
+                .is_none_or(|e| e == "identity");
+            assert!(identity, "{accept} {range:?}");
+            let body = test::read_body(res).await;
+            assert!(body.starts_with(b"console"), "{accept} {range:?}");
+        }
+
+        // HEAD: the same headers
+        let req = test::TestRequest::default()
+            .method(Method::HEAD)
+            .uri(path)
+            .insert_header((ACCEPT_ENCODING, "br"))
+            .to_request();
+        let res = test::call_service(&app, req).await;
+        assert_eq!(res.headers().get(CONTENT_ENCODING).unwrap(), "br");
+
+        // a revalidation of the copy it was sent
+        let res = get(&app, path, Some("br")).await;
+        let etag = res.headers().get(ETAG).unwrap().clone();
+        let req = test::TestRequest::get()
+            .uri(path)
+            .insert_header((ACCEPT_ENCODING, "br"))
+            .insert_header((IF_NONE_MATCH, etag))
+            .to_request();
+        let res = test::call_service(&app, req).await;
+        assert_eq!(res.status(), StatusCode::NOT_MODIFIED);
+        assert_eq!(res.headers().get(CACHE_CONTROL).unwrap(), IMMUTABLE);
         std::fs::remove_dir_all(dir).ok();
     }
 
