@@ -4,6 +4,7 @@ import { createContext, useCallback, useContext, useEffect, useMemo, useState } 
 import type { ReactNode } from 'react';
 import { en, type MessageKey } from './en';
 import { fa } from './fa';
+import { LANG_STORAGE_KEY, initialLang } from './lang';
 import {
   LOCALES,
   formatDate,
@@ -23,7 +24,6 @@ import {
 } from './format';
 
 const DICTIONARIES = { en, fa } as const;
-const STORAGE_KEY = 'request-desk.lang';
 
 export type PluralKey = {
   [K in MessageKey]: K extends `${infer Base}.one` ? Base : never;
@@ -65,17 +65,11 @@ export interface I18n {
 
 const I18nContext = createContext<I18n | null>(null);
 
-function initialLang(): Lang {
-  const stored = localStorage.getItem(STORAGE_KEY);
-  if (stored === 'en' || stored === 'fa') return stored;
-  return navigator.language?.toLowerCase().startsWith('fa') ? 'fa' : 'en';
-}
-
 export function I18nProvider({ children }: { children: ReactNode }) {
   const [lang, setLangState] = useState<Lang>(initialLang);
 
   const setLang = useCallback((next: Lang) => {
-    localStorage.setItem(STORAGE_KEY, next);
+    localStorage.setItem(LANG_STORAGE_KEY, next);
     setLangState(next);
   }, []);
 

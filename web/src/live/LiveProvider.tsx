@@ -5,10 +5,9 @@ import type { ReactNode } from 'react';
 import { useQueryClient } from '@tanstack/react-query';
 import type { Day } from '../api/types';
 import { currentAccessToken } from '../auth/session';
-import { monthDates, monthStart } from '../calendar/months';
 import { useI18n } from '../i18n/I18nProvider';
 import { adoptEarlyLive } from './early';
-import { keys } from './queryKeys';
+import { prefetchFirstScreen } from './firstScreen';
 import { LiveCapacity, configuredTransport, type ConnectionState } from './LiveCapacity';
 
 const LiveContext = createContext<LiveCapacity | null>(null);
@@ -27,18 +26,10 @@ export function LiveProvider({ children }: { children: ReactNode }) {
       service = new LiveCapacity(queryClient, currentAccessToken, configuredTransport());
       void service.start();
     }
-    // The month the picker will most likely open on (today's, by this
-    // browser's clock), fetched now, in parallel with the settings, instead
-    // of after them. If the server's today is in another month, the picker
-    // fetches that one as usual.
-    const start = monthStart(new Date().toISOString().slice(0, 10), locale.calendar);
-    const dates = monthDates(start, locale.calendar);
-    const [from, to] = [dates[0], dates[dates.length - 1]];
-    void queryClient.prefetchQuery({
-      queryKey: keys.availability(from, to),
-      queryFn: () => service.fetchAvailability(from, to),
-      staleTime: Infinity,
-    });
+    // The settings and the month the picker will most likely open on, now
+    // and in parallel (for a stored session boot.ts has asked already: then
+    // they are in the cache or on their way, and nothing is asked twice).
+    prefetchFirstScreen(queryClient, service, locale.calendar);
     return service;
   });
 

@@ -6,7 +6,7 @@ import { LiveCapacity, configuredTransport } from './LiveCapacity';
 
 let early: { token: string; live: LiveCapacity } | null = null;
 
-export function startLiveEarly(queryClient: QueryClient, token: string, accessToken: () => string | null): void {
+export function startLiveEarly(queryClient: QueryClient, token: string, accessToken: () => string | null): LiveCapacity {
   const live = new LiveCapacity(queryClient, accessToken, configuredTransport());
   void live.start();
   early = { token, live };
@@ -16,6 +16,7 @@ export function startLiveEarly(queryClient: QueryClient, token: string, accessTo
     early = null;
     void live.stop();
   }, 5000);
+  return live;
 }
 
 /** The connection started early for this token, once. */

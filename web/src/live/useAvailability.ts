@@ -1,5 +1,6 @@
 import { useQuery } from '@tanstack/react-query';
 import { api } from '../api/client';
+import { SETTINGS_STALE_MS } from './firstScreen';
 import { keys } from './queryKeys';
 import { useLive } from './LiveProvider';
 
@@ -18,5 +19,5 @@ export function useAvailability(from: string, to: string, enabled = true) {
 }
 
 export function useSettings() {
-  return useQuery({ queryKey: keys.settings, queryFn: api.settings, staleTime: 60_000 });
+  return useQuery({ queryKey: keys.settings, queryFn: api.settings, staleTime: SETTINGS_STALE_MS });
 }
