@@ -301,15 +301,19 @@ describe('live capacity in real Chromium', { concurrency: false }, () => {
     else figure('Test 5 cold p95 < 300 ms not asserted: the machine is oversubscribed (load per core)', load.toFixed(2));
   });
 
-  test('Test 5 (cont.): the settings and the first month are fetched in parallel, and the hub skips negotiation', async () => {
+  test('Test 5 (cont.): the settings and the first month are fetched in parallel, with the token, and the hub skips negotiation', async () => {
     const session = await api.login(BOB);
     const { context, page: p } = await openPage(browser, server.base);
     opened.push(context);
     await context.addInitScript((s) => localStorage.setItem('request-desk.session', JSON.stringify(s)), session);
     const seen = {};
+    const refused = [];
     p.on('request', (r) => {
       const path = new URL(r.url()).pathname;
-      if (!seen[path]) seen[path] = { start: Date.now() };
+      if (!seen[path]) seen[path] = { start: Date.now(), auth: Boolean(r.headers().authorization) };
+    });
+    p.on('response', (r) => {
+      if (r.status() === 401) refused.push(new URL(r.url()).pathname);
     });
     p.on('requestfinished', (r) => {
       const path = new URL(r.url()).pathname;
@@ -324,6 +328,9 @@ describe('live capacity in real Chromium', { concurrency: false }, () => {
       'availability was asked for before the settings had arrived',
     );
     assert.equal(seen['/hubs/notifications/negotiate'], undefined, 'WebSockets straight away, no negotiate round trip');
+    // asked for before the auth provider has rendered, yet with the stored token (not refused and retried a second later)
+    assert.ok(seen['/api/availability'].auth, 'the first availability request carries the token');
+    assert.deepEqual(refused, [], 'no request of the first load is refused');
   });
 });
 

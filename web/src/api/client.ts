@@ -18,6 +18,7 @@ import type {
   WireDay,
   WorkRequest,
 } from './types';
+import { currentAccessToken } from '../auth/session';
 import { apiUrl } from './base';
 
 export class ApiError extends Error {
@@ -43,7 +44,10 @@ export class ApiError extends Error {
 type TokenSource = () => string | null;
 type UnauthorizedHandler = () => void;
 
-let tokenSource: TokenSource = () => null;
+// The stored session's token from the start: the first requests of a page
+// (the settings, this month, the bell — asked for by boot.ts and during the
+// first render, before the auth provider's effect has run) carry it too.
+let tokenSource: TokenSource = currentAccessToken;
 let onUnauthorized: UnauthorizedHandler = () => {};
 
 /** Wires the client to the session (set once by the auth provider). */
