@@ -74,7 +74,7 @@ migrate:
 
 # Install and build the web client into web/dist (each step only when its inputs changed).
 web: (npm-packages "web")
-    @if [ -f web/dist/index.html ] && [ -z "$(find web/src web/index.html web/package.json web/package-lock.json web/vite.config.ts web/tsconfig.json -newer web/dist/index.html -print -quit)" ]; then echo "web/dist is up to date"; else cd web && npm run build; fi
+    @if [ -f web/dist/index.html ] && [ -z "$(find web/src web/scripts web/index.html web/package.json web/package-lock.json web/vite.config.ts web/tsconfig.json -newer web/dist/index.html -print -quit)" ]; then echo "web/dist is up to date"; else cd web && npm run build; fi
 
 # `npm ci` in a directory, unless its node_modules was installed after package-lock.json last changed.
 [private]
