@@ -67,7 +67,7 @@ export const DayCell = memo(function DayCell({
     count = i18n.number(day.remaining);
     unit = t('day.leftUnit');
     shown = `${count} ${unit}`;
-    if (day.held > 0) shown += ` · ${i18n.number(day.held)} ${t('day.heldUnit')}`;
+    if (day.held > 0) shown += `${i18n.dot}${i18n.number(day.held)} ${t('day.heldUnit')}`;
     details = t('day.aria', {
       date: longDate,
       status: t(`status.${day.status}`),

@@ -123,7 +123,7 @@ export function NotificationBell() {
                     {i18n.timestamp(n.createdAt)}
                     {!n.read && (
                       <>
-                        {' · '}
+                        {i18n.dot}
                         <button type="button" className="link" onClick={() => markRead.mutate(n.id)}>
                           {t('bell.markRead')}
                         </button>

@@ -76,7 +76,7 @@ export const SelectedDay = forwardRef<HTMLDivElement, Props>(function SelectedDa
       <p className="selected-day-value" id={error ? undefined : messageId}>
         <strong>{t('form.dueDate')}:</strong>{' '}
         {day && isBookable(day) ? t('form.selected', { date: shown, n: day.remaining }) : shown}
-        {day && isBookable(day) && day.held > 0 && <span className="muted">{` · ${i18n.number(day.held)} ${t('day.heldUnit')}`}</span>}
+        {day && isBookable(day) && day.held > 0 && <span className="muted">{`${i18n.dot}${i18n.number(day.held)} ${t('day.heldUnit')}`}</span>}
       </p>
       {error && (
         <p id={messageId} className="field-error" data-testid="dueDate-error" role="alert">

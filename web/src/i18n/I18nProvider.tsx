@@ -48,6 +48,12 @@ export interface I18n {
   /** The separator of a list in running text: ", " / "، ". */
   sep: string;
   /**
+   * Between two short facts on one line ("8 left · 1 held"): a middle dot in
+   * English; in Persian the Arabic comma, since a dot beside a digit reads as
+   * a Persian zero ("۱ ·" looks like "۱۰").
+   */
+  dot: string;
+  /**
    * Between the day's number and what else a day cell writes, in its
    * accessible name: a mark that name-matching tools (and speech input) skip
    * as punctuation in both languages.
@@ -97,6 +103,7 @@ export function I18nProvider({ children }: { children: ReactNode }) {
         return interpolate(messages[full] ?? en[full], { n, ...params }, lang);
       },
       sep: lang === 'fa' ? '، ' : ', ',
+      dot: lang === 'fa' ? '، ' : ' · ',
       visibleSep: lang === 'fa' ? ' – ' : ', ',
       list: (items) => new Intl.ListFormat(LOCALES[lang].tag, { type: 'conjunction' }).format(items),
       longDate: (d) => formatLongDate(d, lang),
