@@ -20,6 +20,16 @@ fn hub() -> Hub<TestApp> {
     hub_with(HubConfig::default())
 }
 
+/// The transports a negotiate answer offers, in order.
+fn transport_names(negotiated: &Value) -> Vec<&str> {
+    negotiated["availableTransports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["transport"].as_str().unwrap())
+        .collect()
+}
+
 /// A hub whose server installed the WebSocket upgrade hook.
 fn hub_serving_websockets() -> Hub<TestApp> {
     let hub = hub();
@@ -117,12 +127,7 @@ async fn negotiate_v1_hands_out_a_secret_token_and_v0_only_an_id() {
     assert!(v1["connectionId"].is_string());
     assert!(v1["connectionToken"].is_string());
     assert_ne!(v1["connectionId"], v1["connectionToken"]);
-    let names: Vec<_> = v1["availableTransports"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["transport"].as_str().unwrap())
-        .collect();
+    let names = transport_names(&v1);
     assert_eq!(names, ["WebSockets", "ServerSentEvents", "LongPolling"]);
 
     // Binary is offered where it is served; stateful reconnect only when asked for.
@@ -465,12 +470,7 @@ async fn without_the_upgrade_hook_negotiate_offers_no_websockets_and_an_attempt_
         .insert_header(bearer(1))
         .to_request();
     let v1 = json_body(test::call_service(&app, req).await).await;
-    let names: Vec<_> = v1["availableTransports"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["transport"].as_str().unwrap())
-        .collect();
+    let names = transport_names(&v1);
     assert_eq!(names, ["ServerSentEvents", "LongPolling"]);
     let req = test::TestRequest::get()
         .uri(&format!(
