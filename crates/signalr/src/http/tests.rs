@@ -62,6 +62,14 @@ fn bearer(user: i64) -> (header::HeaderName, String) {
     (header::AUTHORIZATION, format!("Bearer token-{user}"))
 }
 
+/// `POST …/negotiate?negotiateVersion=1` as `user`.
+fn negotiate_v1(user: i64) -> actix_http::Request {
+    test::TestRequest::post()
+        .uri("/hubs/notifications/negotiate?negotiateVersion=1")
+        .insert_header(bearer(user))
+        .to_request()
+}
+
 async fn json_body(res: actix_web::dev::ServiceResponse) -> Value {
     serde_json::from_slice(&test::read_body(res).await).unwrap()
 }
@@ -118,10 +126,7 @@ async fn negotiate_without_or_with_a_forged_token_is_401() {
 async fn negotiate_v1_hands_out_a_secret_token_and_v0_only_an_id() {
     let hub = hub_serving_websockets();
     let app = app!(hub);
-    let req = test::TestRequest::post()
-        .uri("/hubs/notifications/negotiate?negotiateVersion=1")
-        .insert_header(bearer(1))
-        .to_request();
+    let req = negotiate_v1(1);
     let v1 = json_body(test::call_service(&app, req).await).await;
     assert_eq!(v1["negotiateVersion"], 1);
     assert!(v1["connectionId"].is_string());
@@ -427,10 +432,7 @@ async fn server_sent_events_stream_records_and_end_with_close_on_shutdown() {
     assert_eq!(hub.open_connections()[1], ("server_sent_events", 0));
 
     // No new connections while shutting down.
-    let req = test::TestRequest::post()
-        .uri("/hubs/notifications/negotiate?negotiateVersion=1")
-        .insert_header(bearer(3))
-        .to_request();
+    let req = negotiate_v1(3);
     assert_eq!(
         test::call_service(&app, req).await.status(),
         StatusCode::SERVICE_UNAVAILABLE
@@ -465,10 +467,7 @@ async fn a_bad_handshake_over_sse_gets_an_error_and_the_stream_ends() {
 async fn without_the_upgrade_hook_negotiate_offers_no_websockets_and_an_attempt_is_501() {
     let hub = hub();
     let app = app!(hub);
-    let req = test::TestRequest::post()
-        .uri("/hubs/notifications/negotiate?negotiateVersion=1")
-        .insert_header(bearer(1))
-        .to_request();
+    let req = negotiate_v1(1);
     let v1 = json_body(test::call_service(&app, req).await).await;
     let names = transport_names(&v1);
     assert_eq!(names, ["ServerSentEvents", "LongPolling"]);
@@ -579,12 +578,7 @@ async fn past_the_caps_negotiate_answers_429_per_user_and_503_per_instance() {
         ..HubConfig::default()
     });
     let app = app!(hub);
-    let negotiate = |user: i64| {
-        test::TestRequest::post()
-            .uri("/hubs/notifications/negotiate?negotiateVersion=1")
-            .insert_header(bearer(user))
-            .to_request()
-    };
+    let negotiate = |user: i64| negotiate_v1(user);
     let first = negotiate!(&app, 1);
     negotiate!(&app, 1);
     let res = test::call_service(&app, negotiate(1)).await;
