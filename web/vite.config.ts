@@ -7,9 +7,10 @@ import react from '@vitejs/plugin-react';
 const target = process.env.REQUEST_DESK_URL ?? 'http://127.0.0.1:8080';
 
 /**
- * The entry (src/boot.ts) starts the hub and then imports the app
- * (src/main.tsx); this has the browser fetch the app's chunks and styles
- * from the start, alongside the entry, rather than after it has run.
+ * The entry (src/boot.ts) opens the hub's socket and imports src/start.ts,
+ * which starts the hub client and then imports the app (src/main.tsx); this
+ * has the browser fetch both chunks' code and the app's styles from the
+ * start, alongside the entry, rather than one after the other.
  */
 function preloadApp(): Plugin {
   return {
@@ -21,8 +22,11 @@ function preloadApp(): Plugin {
         if (!bundle) return [];
         const chunks = Object.values(bundle).filter((c) => c.type === 'chunk');
         const entry = chunks.find((c) => c.isEntry);
-        const app = chunks.find((c) => c.facadeModuleId?.endsWith('/src/main.tsx'));
-        if (!app) throw new Error('preload-app: no chunk for src/main.tsx');
+        const chunkOf = (source: string) => {
+          const chunk = chunks.find((c) => c.facadeModuleId?.endsWith(source));
+          if (!chunk) throw new Error(`preload-app: no chunk for ${source}`);
+          return chunk;
+        };
         const files = new Set<string>();
         const css = new Set<string>();
         const visit = (name: string) => {
@@ -32,7 +36,8 @@ function preloadApp(): Plugin {
           for (const file of chunk.viteMetadata?.importedCss ?? []) css.add(file);
           chunk.imports.forEach(visit);
         };
-        visit(app.fileName);
+        visit(chunkOf('/src/start.ts').fileName);
+        visit(chunkOf('/src/main.tsx').fileName);
         const tags: HtmlTagDescriptor[] = [];
         for (const href of css) tags.push({ tag: 'link', attrs: { rel: 'stylesheet', crossorigin: true, href: `/${href}` }, injectTo: 'head' });
         for (const href of files) tags.push({ tag: 'link', attrs: { rel: 'modulepreload', crossorigin: true, href: `/${href}` }, injectTo: 'head' });

@@ -254,11 +254,21 @@ describe('live capacity in real Chromium', { concurrency: false }, () => {
 
   test('Test 5: navigation → hub connected within 500 ms, target 300 (20 cold loads, p95; warm loads, figures)', async () => {
     const session = await api.login(BOB);
+    // Nothing of the test runs in the page while it loads: a locator would put Playwright's
+    // injected script on the page's main thread (~10 ms) in the middle of what is measured. The
+    // hub's reply to the handshake is watched from outside, through the browser's network events;
+    // the page's own marks are read after it.
     const measure = async (p) => {
+      const replied = hubReplied(p);
       await p.goto('/new');
-      await waitConnected(p);
-      const marks = await p.evaluate(() =>
-        ['hub-start', 'hub-connected'].map((name) => performance.getEntriesByName(name)[0]?.startTime),
+      await replied;
+      const marks = await p.evaluate(
+        () =>
+          new Promise((resolve) => {
+            const read = () => ['hub-start', 'hub-connected'].map((name) => performance.getEntriesByName(name)[0]?.startTime);
+            const poll = (tries) => (read()[1] > 0 || tries === 0 ? resolve(read()) : setTimeout(() => poll(tries - 1), 10));
+            poll(500);
+          }),
       );
       assert.ok(marks[1] > 0, 'the page marks when the hub connected');
       return marks.map(Math.round);
@@ -302,13 +312,15 @@ describe('live capacity in real Chromium', { concurrency: false }, () => {
     else figure('Test 5 cold p95 < 500 ms not asserted: the machine is oversubscribed (load per core)', load.toFixed(2));
   });
 
-  test('Test 5 (cont.): the settings and the first month are fetched in parallel, with the token, and the hub skips negotiation', async () => {
+  test('Test 5 (cont.): the settings and the first month are fetched in parallel, with the token; the hub skips negotiation on the socket the entry opened', async () => {
     const session = await api.login(BOB);
     const { context, page: p } = await openPage(browser, server.base);
     opened.push(context);
     await context.addInitScript((s) => localStorage.setItem('request-desk.session', JSON.stringify(s)), session);
     const seen = {};
     const refused = [];
+    const sockets = [];
+    p.on('websocket', (ws) => sockets.push(ws.url()));
     p.on('request', (r) => {
       const path = new URL(r.url()).pathname;
       if (!seen[path]) seen[path] = { start: Date.now(), auth: Boolean(r.headers().authorization) };
@@ -329,11 +341,33 @@ describe('live capacity in real Chromium', { concurrency: false }, () => {
       'availability was asked for before the settings had arrived',
     );
     assert.equal(seen['/hubs/notifications/negotiate'], undefined, 'WebSockets straight away, no negotiate round trip');
+    // the socket the entry opened before the hub client had loaded is the one the client uses
+    assert.equal(sockets.length, 1, `one WebSocket for the page, not ${sockets.length}`);
+    assert.match(sockets[0], /\/hubs\/notifications\?access_token=/);
+    const marks = await p.evaluate(() => ['hub-preconnect', 'hub-start'].map((name) => performance.getEntriesByName(name)[0]?.startTime));
+    assert.ok(marks[0] > 0 && marks[0] < marks[1], `the socket was opened (${marks[0]} ms) before the hub client started (${marks[1]} ms)`);
     // asked for before the auth provider has rendered, yet with the stored token (not refused and retried a second later)
     assert.ok(seen['/api/availability'].auth, 'the first availability request carries the token');
     assert.deepEqual(refused, [], 'no request of the first load is refused');
   });
 });
+
+/** Resolves when the first of `p`'s WebSockets receives its first frame (the hub's reply to the handshake). */
+function hubReplied(p, timeout = 10_000) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      p.off('websocket', onSocket);
+      reject(new Error(`no WebSocket of the page received anything within ${timeout} ms`));
+    }, timeout);
+    const onSocket = (ws) =>
+      ws.once('framereceived', () => {
+        clearTimeout(timer);
+        p.off('websocket', onSocket);
+        resolve();
+      });
+    p.on('websocket', onSocket);
+  });
+}
 
 /** A gate for a page's requests: they wait (in the network) until `open()`. */
 function gate(p, method, path) {

@@ -1,26 +1,13 @@
-// The page's entry: small on purpose (the hub client, the query cache, the
-// live layer — no React). A stored session's hub connection starts here, as
-// soon as this module has loaded, while the app's code (React, the pages,
-// preloaded by index.html) is still arriving; the first screen's data (the
-// settings and this month) is asked for at the same moment; then the app is
-// imported.
-import { QueryClient } from '@tanstack/query-core';
+// The page's entry, tiny on purpose (no React, no hub client): for a stored
+// session it opens the hub's WebSocket at once (live/hubSocket.ts), so the
+// connection is up by the time the hub client has loaded and adopts it; then
+// it imports the rest (start.ts), which index.html has the browser fetching
+// already.
 import { currentAccessToken } from './auth/session';
-import { LOCALES } from './i18n/format';
-import { initialLang } from './i18n/lang';
-import { startLiveEarly } from './live/early';
-import { prefetchFirstScreen } from './live/firstScreen';
-
-export const queryClient = new QueryClient({
-  defaultOptions: {
-    queries: { refetchOnWindowFocus: false, retry: 1 },
-  },
-});
+import { preconnectHub } from './live/hubSocket';
+import { configuredTransport } from './live/transport';
 
 const token = currentAccessToken();
-if (token) {
-  const live = startLiveEarly(queryClient, token, currentAccessToken);
-  prefetchFirstScreen(queryClient, live, LOCALES[initialLang()].calendar);
-}
+if (token && configuredTransport() === 'auto') preconnectHub(token);
 
-void import('./main');
+void import('./start');

@@ -1,5 +1,5 @@
 // The client sends the stored session's token from a page's first request:
-// boot.ts and the first render ask for data before the auth provider has
+// start.ts and the first render ask for data before the auth provider has
 // wired the client up (configureApi runs in an effect, after the first commit).
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { setCurrentToken } from '../auth/session';

@@ -45,7 +45,7 @@ type TokenSource = () => string | null;
 type UnauthorizedHandler = () => void;
 
 // The stored session's token from the start: the first requests of a page
-// (the settings, this month, the bell — asked for by boot.ts and during the
+// (the settings, this month, the bell — asked for by start.ts and during the
 // first render, before the auth provider's effect has run) carry it too.
 let tokenSource: TokenSource = currentAccessToken;
 let onUnauthorized: UnauthorizedHandler = () => {};

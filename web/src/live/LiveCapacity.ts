@@ -13,6 +13,7 @@ import {
   HttpTransportType,
   LogLevel,
   type HubConnection,
+  type IHttpConnectionOptions,
   type IRetryPolicy,
 } from '@microsoft/signalr';
 import type { QueryClient } from '@tanstack/react-query';
@@ -29,7 +30,9 @@ import type {
   WireChanges,
 } from '../api/types';
 import { DayJournal, isNewer, mergeDays, toDay } from './days';
+import { HUB_PATH, adoptingWebSocket } from './hubSocket';
 import { keys } from './queryKeys';
+import type { HubTransport } from './transport';
 
 export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'offline';
 
@@ -53,25 +56,6 @@ export type LiveEvent =
   | { kind: 'days'; changes: DayChange[] }
   | { kind: 'settings' }
   | { kind: 'notification'; notification: Notification };
-
-/**
- * How to reach the hub: `auto` (WebSockets without negotiating, then
- * negotiate and let the client pick) or one transport, negotiated — for
- * checking a proxy or a CORS set-up (`localStorage['request-desk.hub-transport']`).
- */
-export type HubTransport = 'auto' | 'WebSockets' | 'ServerSentEvents' | 'LongPolling';
-export const HUB_TRANSPORT_KEY = 'request-desk.hub-transport';
-
-/** The transport asked for in localStorage, else `auto`. */
-export function configuredTransport(): HubTransport {
-  try {
-    const value = localStorage.getItem(HUB_TRANSPORT_KEY);
-    if (value === 'WebSockets' || value === 'ServerSentEvents' || value === 'LongPolling') return value;
-  } catch {
-    // no storage (private mode, tests): the default
-  }
-  return 'auto';
-}
 
 /** Retries for as long as the page is open: 0, 1, 2, 5 s, then every 10 s. */
 const retryForever: IRetryPolicy = {
@@ -132,9 +116,19 @@ export class LiveCapacity {
     const accessTokenFactory = () => this.accessToken() ?? '';
     const connection = new HubConnectionBuilder()
       .withUrl(
-        apiUrl('/hubs/notifications'),
+        apiUrl(HUB_PATH),
         direct
-          ? { accessTokenFactory, skipNegotiation: true, transport: HttpTransportType.WebSockets }
+          ? ({
+              accessTokenFactory,
+              skipNegotiation: true,
+              transport: HttpTransportType.WebSockets,
+              // The socket boot.ts opened for this token, if it is still
+              // waiting. `WebSocket` is an option the client reads but marks
+              // internal (absent from its typings); were it ever ignored, the
+              // client would open its own socket, as before. The e2e suite
+              // checks that a page opens one socket.
+              WebSocket: adoptingWebSocket(),
+            } as IHttpConnectionOptions)
           : this.transport === 'auto'
             ? { accessTokenFactory }
             : { accessTokenFactory, transport: HttpTransportType[this.transport] },

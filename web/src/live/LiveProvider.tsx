@@ -8,7 +8,8 @@ import { currentAccessToken } from '../auth/session';
 import { useI18n } from '../i18n/I18nProvider';
 import { adoptEarlyLive } from './early';
 import { prefetchFirstScreen } from './firstScreen';
-import { LiveCapacity, configuredTransport, type ConnectionState } from './LiveCapacity';
+import { LiveCapacity, type ConnectionState } from './LiveCapacity';
+import { configuredTransport } from './transport';
 
 const LiveContext = createContext<LiveCapacity | null>(null);
 
@@ -27,7 +28,7 @@ export function LiveProvider({ children }: { children: ReactNode }) {
       void service.start();
     }
     // The settings and the month the picker will most likely open on, now
-    // and in parallel (for a stored session boot.ts has asked already: then
+    // and in parallel (for a stored session start.ts has asked already: then
     // they are in the cache or on their way, and nothing is asked twice).
     prefetchFirstScreen(queryClient, service, locale.calendar);
     return service;

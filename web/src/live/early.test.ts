@@ -5,7 +5,6 @@ import { QueryClient } from '@tanstack/react-query';
 
 const started: { token: () => string | null; stopped: boolean }[] = [];
 vi.mock('./LiveCapacity', () => ({
-  configuredTransport: () => 'auto',
   LiveCapacity: class {
     record: { token: () => string | null; stopped: boolean };
     constructor(_q: unknown, token: () => string | null) {

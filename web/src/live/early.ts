@@ -1,8 +1,9 @@
 // The hub connection of a stored session is started before React renders the
-// first screen (from main.tsx): its WebSocket handshake then overlaps the
+// first screen (from start.ts): its WebSocket handshake then overlaps the
 // first render instead of following it. The session's LiveProvider adopts it.
 import type { QueryClient } from '@tanstack/react-query';
-import { LiveCapacity, configuredTransport } from './LiveCapacity';
+import { LiveCapacity } from './LiveCapacity';
+import { configuredTransport } from './transport';
 
 let early: { token: string; live: LiveCapacity } | null = null;
 
