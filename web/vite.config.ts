@@ -59,7 +59,7 @@ export default defineConfig({
     },
   },
   test: {
-    include: ['src/**/*.test.ts'],
+    include: ['src/**/*.test.ts', 'e2e/lib/*.test.mjs'],
     environment: 'node',
   },
 });

@@ -25,6 +25,7 @@ import {
   waitConnected,
   waitForUsed,
 } from './lib/browser.mjs';
+import { difference, fillAndInk } from './lib/colour.mjs';
 import { repoDir, startServer, webDir } from './lib/server.mjs';
 
 const ALICE = 'alice@example.com';
@@ -32,6 +33,10 @@ const BOB = 'bob@example.com';
 const ADMIN = 'admin@example.com';
 const DESIGNER = 'designer@example.com';
 const JALALI_MONTHS = ['فروردین', 'اردیبهشت', 'خرداد', 'تیر', 'مرداد', 'شهریور', 'مهر', 'آبان', 'آذر', 'دی', 'بهمن', 'اسفند'];
+
+/** The least ΔE00 between two statuses' inks (status colours) and fills (tints), under each vision. */
+const INK_APART = 12;
+const FILL_APART = 5;
 
 let server;
 let api;
@@ -1105,6 +1110,51 @@ describe('accessibility beyond the basics', { concurrency: false }, () => {
     assert.ok(styles.barBorder >= 1, 'bars have a border');
     assert.equal(styles.fillAdjust, 'none', 'bar fills keep their colour');
     assert.ok(styles.swatchBorder >= 1, 'legend swatches have a border');
+  });
+
+  test('colour blindness: the legend’s four colours stay apart under protanopia, deuteranopia and tritanopia', async () => {
+    // Chromium's own simulation (DevTools' "emulate vision deficiencies"), applied to what it
+    // draws; each swatch's fill and ink (border and icon) are read from a screenshot's pixels.
+    const p = await page(ALICE, { scale: 3 });
+    const cdp = await p.context().newCDPSession(p);
+    const statuses = ['available', 'limited', 'full', 'closed'];
+    const seen = {};
+    for (const vision of ['none', 'protanopia', 'deuteranopia', 'tritanopia']) {
+      await cdp.send('Emulation.setEmulatedVisionDeficiency', { type: vision });
+      seen[vision] = {};
+      for (const status of statuses) {
+        const png = await p.locator(`.legend-${status} .legend-swatch`).screenshot({ animations: 'disabled' });
+        const pixels = await p.evaluate(async (data) => {
+          const bitmap = await createImageBitmap(await (await fetch(`data:image/png;base64,${data}`)).blob());
+          const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+          const ctx = canvas.getContext('2d');
+          ctx.drawImage(bitmap, 0, 0);
+          return Array.from(ctx.getImageData(0, 0, bitmap.width, bitmap.height).data);
+        }, png.toString('base64'));
+        seen[vision][status] = fillAndInk(pixels);
+      }
+    }
+    const closest = {};
+    for (const vision of Object.keys(seen)) {
+      for (const part of ['fill', 'ink']) {
+        let min = { d: Infinity };
+        for (let i = 0; i < statuses.length; i++) {
+          for (let j = i + 1; j < statuses.length; j++) {
+            const d = difference(seen[vision][statuses[i]][part], seen[vision][statuses[j]][part]);
+            if (d < min.d) min = { d, pair: `${statuses[i]}/${statuses[j]}` };
+          }
+        }
+        closest[`${vision} ${part}`] = min;
+      }
+    }
+    figure(
+      'colour blindness: the closest two legend colours, ΔE00 (ink: border and icon; fill: background)',
+      Object.entries(closest).map(([k, v]) => `${k} ${v.d.toFixed(1)} (${v.pair})`).join('; '),
+    );
+    for (const [k, v] of Object.entries(closest)) {
+      const bound = k.endsWith('ink') ? INK_APART : FILL_APART;
+      assert.ok(v.d >= bound, `${k}: ${v.pair} are ${v.d.toFixed(1)} apart (ΔE00), under ${bound}`);
+    }
   });
 
   test('focus goes to the first problem after a failed submit, and stays on the page after a cancel', async () => {

@@ -28,11 +28,12 @@ export async function launchBrowser({ bfcache = false } = {}) {
   });
 }
 
-/** A fresh browser context (its own storage: another person) with one page. */
-export async function openPage(browser, base, { lang = 'en' } = {}) {
+/** A fresh browser context (its own storage: another person) with one page; `scale`: device pixels per CSS pixel. */
+export async function openPage(browser, base, { lang = 'en', scale = 1 } = {}) {
   const context = await browser.newContext({
     baseURL: base,
     viewport: { width: 1280, height: 960 },
+    deviceScaleFactor: scale,
     locale: lang === 'fa' ? 'fa-IR' : 'en-US',
     timezoneId: 'UTC',
   });
