@@ -6,10 +6,9 @@ import { useQueryClient } from '@tanstack/react-query';
 import type { Day } from '../api/types';
 import { currentAccessToken } from '../auth/session';
 import { useI18n } from '../i18n/I18nProvider';
-import { adoptEarlyLive } from './early';
+import { claimLive, liveFor, releaseLive } from './early';
 import { prefetchFirstScreen } from './firstScreen';
-import { LiveCapacity, type ConnectionState } from './LiveCapacity';
-import { configuredTransport } from './transport';
+import type { ConnectionState, LiveCapacity } from './LiveCapacity';
 
 const LiveContext = createContext<LiveCapacity | null>(null);
 
@@ -20,13 +19,11 @@ export function LiveProvider({ children }: { children: ReactNode }) {
   // committed: the hub's negotiate then overlaps the first render and the
   // first availability fetch (the contract's "connect the hub first").
   const { locale } = useI18n();
+  const [token] = useState(() => currentAccessToken() ?? '');
   const [live] = useState(() => {
-    // started by main.tsx for the stored session, or now for a new sign-in
-    let service = adoptEarlyLive(currentAccessToken());
-    if (!service) {
-      service = new LiveCapacity(queryClient, currentAccessToken, configuredTransport());
-      void service.start();
-    }
+    // started by start.ts for the stored session, or now for a new sign-in;
+    // the same one if React runs this first render again
+    const service = liveFor(queryClient, token, currentAccessToken);
     // The settings and the month the picker will most likely open on, now
     // and in parallel (for a stored session start.ts has asked already: then
     // they are in the cache or on their way, and nothing is asked twice).
@@ -34,12 +31,10 @@ export function LiveProvider({ children }: { children: ReactNode }) {
     return service;
   });
 
-  useEffect(
-    () => () => {
-      void live.stop();
-    },
-    [live],
-  );
+  useEffect(() => {
+    claimLive(token, live);
+    return () => releaseLive(token, live);
+  }, [token, live]);
 
   return <LiveContext.Provider value={live}>{children}</LiveContext.Provider>;
 }

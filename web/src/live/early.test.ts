@@ -1,5 +1,6 @@
-// The hub connection started before the first render: adopted once, by the
-// session it was started for; closed if no session adopts it.
+// A session's hub connection: one per token, however often it is asked for
+// before the provider claims it; stopped when released, or when one started
+// before the first render is never claimed.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { QueryClient } from '@tanstack/react-query';
 
@@ -18,7 +19,7 @@ vi.mock('./LiveCapacity', () => ({
   },
 }));
 
-const { adoptEarlyLive, startLiveEarly } = await import('./early');
+const { claimLive, liveFor, releaseLive, startLiveEarly, UNCLAIMED_STOP_MS } = await import('./early');
 
 beforeEach(() => {
   vi.useFakeTimers();
@@ -26,22 +27,39 @@ beforeEach(() => {
 });
 afterEach(() => vi.useRealTimers());
 
-describe('the early hub connection', () => {
-  it('is adopted once, by the session it was started for', () => {
-    startLiveEarly(new QueryClient(), 'token-a', () => 'token-a');
+describe('a session’s hub connection', () => {
+  it('is started once per token: asking again (a first render React ran again) gives the same one', () => {
+    const queryClient = new QueryClient();
+    const early = startLiveEarly(queryClient, 'token-a', () => 'token-a');
+    expect(liveFor(queryClient, 'token-a', () => 'token-a')).toBe(early);
+    expect(liveFor(queryClient, 'token-a', () => 'token-a')).toBe(early);
     expect(started).toHaveLength(1);
-    expect(adoptEarlyLive('token-b')).toBeNull();
-    const live = adoptEarlyLive('token-a');
-    expect(live).not.toBeNull();
-    expect(adoptEarlyLive('token-a')).toBeNull();
-    vi.advanceTimersByTime(10_000);
-    expect(started[0].stopped).toBe(false);
+    const other = liveFor(queryClient, 'token-b', () => 'token-b');
+    expect(other).not.toBe(early);
+    expect(started).toHaveLength(2);
+    releaseLive('token-a', early);
+    releaseLive('token-b', other);
   });
 
-  it('is closed when no session adopts it', () => {
-    startLiveEarly(new QueryClient(), 'token-a', () => 'token-a');
-    vi.advanceTimersByTime(5000);
+  it('started early, is kept once claimed and stopped when released; the token then gets a new one', () => {
+    const queryClient = new QueryClient();
+    const live = startLiveEarly(queryClient, 'token-a', () => 'token-a');
+    claimLive('token-a', live);
+    vi.advanceTimersByTime(UNCLAIMED_STOP_MS * 2);
+    expect(started[0].stopped).toBe(false);
+    releaseLive('token-a', live);
     expect(started[0].stopped).toBe(true);
-    expect(adoptEarlyLive('token-a')).toBeNull();
+    expect(liveFor(queryClient, 'token-a', () => 'token-a')).not.toBe(live);
+    releaseLive('token-a', liveFor(queryClient, 'token-a', () => 'token-a'));
+  });
+
+  it('started early and never claimed, is stopped in time', () => {
+    const queryClient = new QueryClient();
+    const live = startLiveEarly(queryClient, 'token-a', () => 'token-a');
+    vi.advanceTimersByTime(UNCLAIMED_STOP_MS - 1);
+    expect(started[0].stopped).toBe(false);
+    vi.advanceTimersByTime(1);
+    expect(started[0].stopped).toBe(true);
+    expect(liveFor(queryClient, 'token-a', () => 'token-a')).not.toBe(live);
   });
 });
