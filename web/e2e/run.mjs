@@ -257,7 +257,7 @@ describe('live capacity in real Chromium', { concurrency: false }, () => {
     assert.deepEqual(fetches, [], 'caught up from the changes, not by refetching the range');
   });
 
-  test('Test 5: navigation → hub connected within 500 ms, target 300 (20 cold loads, p95; warm loads, figures)', async () => {
+  test('Test 5: navigation → hub connected within 500 ms, target 300 on a quiet machine (20 cold loads, p95; warm loads, figures)', async () => {
     const session = await api.login(BOB);
     // Nothing of the test runs in the page while it loads: a locator would put Playwright's
     // injected script on the page's main thread (~10 ms) in the middle of what is measured. The
@@ -303,18 +303,21 @@ describe('live capacity in real Chromium', { concurrency: false }, () => {
     const load = loadavg()[0] / cpus().length;
     figure('Test 5 navigation → hub connected, cold loads (ms, 20 runs)', cold.join(', '));
     figure('Test 5 navigation → hub started, cold loads (ms)', started.join(', '));
-    figure('Test 5 navigation → hub connected, cold p50 / p95 (ms; bound 500 on a quiet machine, 1500 always; target 300)', `${pct(cold, 50)} / ${pct(cold, 95)}`);
+    figure('Test 5 navigation → hub connected, cold p50 / p95 (ms; bound 500, target 300)', `${pct(cold, 50)} / ${pct(cold, 95)}`);
     figure('Test 5 navigation → hub connected, warm p50 / p95 (ms, 20 runs)', `${pct(warm, 50)} / ${pct(warm, 95)}`);
     figure('Test 5 machine load during the run (1-min load average per core)', load.toFixed(2));
     assert.ok(pct(warm, 95) < 500, `warm p95 ${pct(warm, 95)} ms`);
     // Cold loads are CPU-bound (a fresh context parses and runs the bundle; the server sends the
-    // build's compressed copies). The target is p95 < 300 ms on a quiet machine (measured p95
-    // 214–297 ms at 1.7–2.7 load per core), reported here; the plan's Test 5 bound, 500 ms, is
-    // asserted unless other work oversubscribes the machine, and 1.5 s always.
-    figure('Test 5 cold p95 < 300 ms (the target)', pct(cold, 95) < 300 ? 'met' : `missed at load ${load.toFixed(2)} per core`);
-    assert.ok(pct(cold, 95) < 1500, `cold p95 ${pct(cold, 95)} ms`);
-    if (load < 1) assert.ok(pct(cold, 95) < 500, `cold p95 ${pct(cold, 95)} ms (load ${load.toFixed(2)} per core)`);
-    else figure('Test 5 cold p95 < 500 ms not asserted: the machine is oversubscribed (load per core)', load.toFixed(2));
+    // build's compressed copies). The plan's Test 5 bound, 500 ms, is asserted unless other work
+    // oversubscribes the machine (2 runnable per core: with two busy loops beside it, p95 was
+    // 500–650 ms), 1.5 s always; the target, p95 < 300 ms, is asserted on a quiet machine and
+    // reported always (measured p95 185–200 ms at 1.3–1.5 load per core, the suite's own load).
+    const met = pct(cold, 95) < 300;
+    figure('Test 5 cold p95 < 300 ms (the target)', met ? 'met' : `missed at load ${load.toFixed(2)} per core`);
+    assert.ok(pct(cold, 95) < 1500, `cold p95 ${pct(cold, 95)} ms (load ${load.toFixed(2)} per core)`);
+    if (load < 2) assert.ok(pct(cold, 95) < 500, `cold p95 ${pct(cold, 95)} ms (load ${load.toFixed(2)} per core)`);
+    else figure('Test 5 cold p95 < 500 ms not asserted: other work oversubscribes the machine (load per core)', load.toFixed(2));
+    if (load < 1) assert.ok(met, `cold p95 ${pct(cold, 95)} ms on a quiet machine (load ${load.toFixed(2)} per core)`);
   });
 
   test('Test 5 (cont.): the settings and the first month are fetched in parallel, with the token; the hub skips negotiation on the socket the entry opened', async () => {
