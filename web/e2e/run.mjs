@@ -25,6 +25,7 @@ import {
   waitConnected,
   waitForUsed,
 } from './lib/browser.mjs';
+import { freshPage, measureLoad, percentile } from './lib/coldLoad.mjs';
 import { difference, fillAndInk } from './lib/colour.mjs';
 import { repoDir, startServer, webDir } from './lib/server.mjs';
 
@@ -259,29 +260,11 @@ describe('live capacity in real Chromium', { concurrency: false }, () => {
 
   test('Test 5: navigation → hub connected within 500 ms, target 300 on a quiet machine (20 cold loads, p95; warm loads, figures)', async () => {
     const session = await api.login(BOB);
-    // Nothing of the test runs in the page while it loads: a locator would put Playwright's
-    // injected script on the page's main thread (~10 ms) in the middle of what is measured. The
-    // hub's reply to the handshake is watched from outside, through the browser's network events;
-    // the page's own marks are read after it.
-    const measure = async (p) => {
-      const replied = hubReplied(p);
-      await p.goto('/new');
-      await replied;
-      const marks = await p.evaluate(
-        () =>
-          new Promise((resolve) => {
-            const read = () => ['hub-start', 'hub-connected'].map((name) => performance.getEntriesByName(name)[0]?.startTime);
-            const poll = (tries) => (read()[1] > 0 || tries === 0 ? resolve(read()) : setTimeout(() => poll(tries - 1), 10));
-            poll(500);
-          }),
-      );
-      assert.ok(marks[1] > 0, 'the page marks when the hub connected');
-      return marks.map(Math.round);
-    };
+    // measured from outside the page (lib/coldLoad.mjs)
+    const measure = (p) => measureLoad(p, '/new');
     const fresh = async () => {
-      const { context, page: p } = await openPage(browser, server.base);
-      opened.push(context);
-      await context.addInitScript((s) => localStorage.setItem('request-desk.session', JSON.stringify(s)), session);
+      const p = await freshPage(browser, server.base, session);
+      opened.push(p.context());
       return p;
     };
     // cold: a new browser context each time (no cache, no connection to reuse)
@@ -299,25 +282,24 @@ describe('live capacity in real Chromium', { concurrency: false }, () => {
     await measure(p);
     const warm = [];
     for (let i = 0; i < 20; i++) warm.push((await measure(p))[1]);
-    const pct = (list, q) => [...list].sort((x, y) => x - y)[Math.min(list.length - 1, Math.ceil((q / 100) * list.length) - 1)];
     const load = loadavg()[0] / cpus().length;
     figure('Test 5 navigation → hub connected, cold loads (ms, 20 runs)', cold.join(', '));
     figure('Test 5 navigation → hub started, cold loads (ms)', started.join(', '));
-    figure('Test 5 navigation → hub connected, cold p50 / p95 (ms; bound 500, target 300)', `${pct(cold, 50)} / ${pct(cold, 95)}`);
-    figure('Test 5 navigation → hub connected, warm p50 / p95 (ms, 20 runs)', `${pct(warm, 50)} / ${pct(warm, 95)}`);
+    figure('Test 5 navigation → hub connected, cold p50 / p95 (ms; bound 500, target 300)', `${percentile(cold, 50)} / ${percentile(cold, 95)}`);
+    figure('Test 5 navigation → hub connected, warm p50 / p95 (ms, 20 runs)', `${percentile(warm, 50)} / ${percentile(warm, 95)}`);
     figure('Test 5 machine load during the run (1-min load average per core)', load.toFixed(2));
-    assert.ok(pct(warm, 95) < 500, `warm p95 ${pct(warm, 95)} ms`);
+    assert.ok(percentile(warm, 95) < 500, `warm p95 ${percentile(warm, 95)} ms`);
     // Cold loads are CPU-bound (a fresh context parses and runs the bundle; the server sends the
     // build's compressed copies). The plan's Test 5 bound, 500 ms, is asserted unless other work
     // oversubscribes the machine (2 runnable per core: with two busy loops beside it, p95 was
     // 500–650 ms), 1.5 s always; the target, p95 < 300 ms, is asserted on a quiet machine and
     // reported always (measured p95 185–200 ms at 1.3–1.5 load per core, the suite's own load).
-    const met = pct(cold, 95) < 300;
+    const met = percentile(cold, 95) < 300;
     figure('Test 5 cold p95 < 300 ms (the target)', met ? 'met' : `missed at load ${load.toFixed(2)} per core`);
-    assert.ok(pct(cold, 95) < 1500, `cold p95 ${pct(cold, 95)} ms (load ${load.toFixed(2)} per core)`);
-    if (load < 2) assert.ok(pct(cold, 95) < 500, `cold p95 ${pct(cold, 95)} ms (load ${load.toFixed(2)} per core)`);
+    assert.ok(percentile(cold, 95) < 1500, `cold p95 ${percentile(cold, 95)} ms (load ${load.toFixed(2)} per core)`);
+    if (load < 2) assert.ok(percentile(cold, 95) < 500, `cold p95 ${percentile(cold, 95)} ms (load ${load.toFixed(2)} per core)`);
     else figure('Test 5 cold p95 < 500 ms not asserted: other work oversubscribes the machine (load per core)', load.toFixed(2));
-    if (load < 1) assert.ok(met, `cold p95 ${pct(cold, 95)} ms on a quiet machine (load ${load.toFixed(2)} per core)`);
+    if (load < 1) assert.ok(met, `cold p95 ${percentile(cold, 95)} ms on a quiet machine (load ${load.toFixed(2)} per core)`);
   });
 
   test('Test 5 (cont.): the settings and the first month are fetched in parallel, with the token; the hub skips negotiation on the socket the entry opened', async () => {
@@ -359,23 +341,6 @@ describe('live capacity in real Chromium', { concurrency: false }, () => {
     assert.deepEqual(refused, [], 'no request of the first load is refused');
   });
 });
-
-/** Resolves when the first of `p`'s WebSockets receives its first frame (the hub's reply to the handshake). */
-function hubReplied(p, timeout = 10_000) {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      p.off('websocket', onSocket);
-      reject(new Error(`no WebSocket of the page received anything within ${timeout} ms`));
-    }, timeout);
-    const onSocket = (ws) =>
-      ws.once('framereceived', () => {
-        clearTimeout(timer);
-        p.off('websocket', onSocket);
-        resolve();
-      });
-    p.on('websocket', onSocket);
-  });
-}
 
 /** A gate for a page's requests: they wait (in the network) until `open()`. */
 function gate(p, method, path) {
