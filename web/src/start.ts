@@ -9,7 +9,7 @@ import { QueryClient } from '@tanstack/query-core';
 import { currentAccessToken } from './auth/session';
 import { LOCALES } from './i18n/format';
 import { initialLang } from './i18n/lang';
-import { startLiveEarly } from './live/early';
+import { startLiveEarly } from './live/sessions';
 import { prefetchFirstScreen } from './live/firstScreen';
 
 export const queryClient = new QueryClient({

@@ -6,7 +6,7 @@ import { useQueryClient } from '@tanstack/react-query';
 import type { Day } from '../api/types';
 import { currentAccessToken } from '../auth/session';
 import { useI18n } from '../i18n/I18nProvider';
-import { claimLive, liveFor, releaseLive } from './early';
+import { claimLive, liveFor, releaseLive } from './sessions';
 import { prefetchFirstScreen } from './firstScreen';
 import type { ConnectionState, LiveCapacity } from './LiveCapacity';
 

@@ -19,7 +19,7 @@ vi.mock('./LiveCapacity', () => ({
   },
 }));
 
-const { claimLive, liveFor, releaseLive, startLiveEarly, UNCLAIMED_STOP_MS } = await import('./early');
+const { claimLive, liveFor, releaseLive, startLiveEarly, UNCLAIMED_STOP_MS } = await import('./sessions');
 
 beforeEach(() => {
   vi.useFakeTimers();
