@@ -55,6 +55,13 @@ export class Api {
     return this.as(email, 'POST', '/api/requests', { title, dueDate });
   }
 
+  /** Makes `date` full whatever earlier tests did to it: one booking at least, and capacity = what is booked. */
+  async fill(date) {
+    if ((await this.day(date)).used === 0) await this.book('bob@example.com', date, 'fills the day');
+    const { used } = await this.day(date);
+    await this.override(date, used);
+  }
+
   override(date, capacity, note) {
     return this.as('admin@example.com', 'PUT', `/api/capacity/overrides/${date}`, { capacity, note });
   }
