@@ -284,30 +284,30 @@ describe('live capacity in real Chromium', { concurrency: false }, () => {
     const warm = [];
     for (let i = 0; i < 20; i++) warm.push((await measure(p))[1]);
     const load = loadavg()[0] / cpus().length;
+    const [coldP95, warmP95] = [percentile(cold, 95), percentile(warm, 95)];
+    const perCore = `load ${load.toFixed(2)} per core`;
     figure('Test 5 navigation → hub connected, cold loads (ms, 20 runs)', cold.join(', '));
     figure('Test 5 navigation → hub started, cold loads (ms)', started.join(', '));
-    figure('Test 5 navigation → hub connected, cold p50 / p95 (ms; bound 500, target 300)', `${percentile(cold, 50)} / ${percentile(cold, 95)}`);
-    figure('Test 5 navigation → hub connected, warm p50 / p95 (ms, 20 runs)', `${percentile(warm, 50)} / ${percentile(warm, 95)}`);
+    figure('Test 5 navigation → hub connected, cold p50 / p95 (ms; bound 500, target 300)', `${percentile(cold, 50)} / ${coldP95}`);
+    figure('Test 5 navigation → hub connected, warm p50 / p95 (ms, 20 runs)', `${percentile(warm, 50)} / ${warmP95}`);
     figure('Test 5 machine load during the run (1-min load average per core)', load.toFixed(2));
-    assert.ok(percentile(warm, 95) < 500, `warm p95 ${percentile(warm, 95)} ms`);
+    assert.ok(warmP95 < 500, `warm p95 ${warmP95} ms`);
     // Cold loads are CPU-bound (a fresh context parses and runs the bundle; the server sends the
     // build's compressed copies). The plan's Test 5 bound, 500 ms, is asserted unless other work
     // oversubscribes the machine (2 runnable per core: with two busy loops beside it, p95 was
     // 500–650 ms), 1.5 s always; the target, p95 < 300 ms, is asserted on a quiet machine and
     // reported always (measured p95 185–200 ms at 1.3–1.5 load per core, the suite's own load).
-    const met = percentile(cold, 95) < 300;
-    figure('Test 5 cold p95 < 300 ms (the target)', met ? 'met' : `missed at load ${load.toFixed(2)} per core`);
-    assert.ok(percentile(cold, 95) < 1500, `cold p95 ${percentile(cold, 95)} ms (load ${load.toFixed(2)} per core)`);
-    if (load < 2) assert.ok(percentile(cold, 95) < 500, `cold p95 ${percentile(cold, 95)} ms (load ${load.toFixed(2)} per core)`);
+    const met = coldP95 < 300;
+    figure('Test 5 cold p95 < 300 ms (the target)', met ? 'met' : `missed at ${perCore}`);
+    assert.ok(coldP95 < 1500, `cold p95 ${coldP95} ms (${perCore})`);
+    if (load < 2) assert.ok(coldP95 < 500, `cold p95 ${coldP95} ms (${perCore})`);
     else figure('Test 5 cold p95 < 500 ms not asserted: other work oversubscribes the machine (load per core)', load.toFixed(2));
-    if (load < 1) assert.ok(met, `cold p95 ${percentile(cold, 95)} ms on a quiet machine (load ${load.toFixed(2)} per core)`);
+    if (load < 1) assert.ok(met, `cold p95 ${coldP95} ms on a quiet machine (${perCore})`);
   });
 
   test('Test 5 (cont.): the settings and the first month are fetched in parallel, with the token; the hub skips negotiation on the socket the entry opened', async () => {
-    const session = await api.login(BOB);
-    const { context, page: p } = await openPage(browser, server.base);
-    opened.push(context);
-    await context.addInitScript((s) => localStorage.setItem('request-desk.session', JSON.stringify(s)), session);
+    const p = await freshPage(browser, server.base, await api.login(BOB));
+    opened.push(p.context());
     const seen = {};
     const refused = [];
     const sockets = [];

@@ -2,7 +2,7 @@
 // starts: before the hub client's code (the official @microsoft/signalr
 // client, in the next chunk) has arrived, let alone run. When that client
 // connects straight to the hub (skipping negotiation), it constructs its
-// WebSocket through the `WebSocket` option; `HubWebSocket` then hands it the
+// WebSocket through the `WebSocket` option; `adoptingWebSocket()` hands it the
 // socket already open (or opening) for the same URL — same hub, same token —
 // and a new one otherwise. Nothing can be missed meanwhile: a SignalR server
 // says nothing before the client's handshake, which the client sends itself.

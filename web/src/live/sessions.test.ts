@@ -60,6 +60,8 @@ describe('a session’s hub connection', () => {
     expect(started[0].stopped).toBe(false);
     vi.advanceTimersByTime(1);
     expect(started[0].stopped).toBe(true);
-    expect(liveFor(queryClient, 'token-a', () => 'token-a')).not.toBe(live);
+    const next = liveFor(queryClient, 'token-a', () => 'token-a');
+    expect(next).not.toBe(live);
+    releaseLive('token-a', next);
   });
 });
