@@ -3,7 +3,8 @@
 // contention (create, move, cancel, reject, override, settings), PostgreSQL
 // restarting and one instance killed and started again. At the end every
 // viewer's picture must equal the database, and no day may hold more than
-// its capacity. `CHAOS_SEED` replays a run (the seed is printed).
+// its capacity. `CHAOS_SEED` replays a run (the seed is printed);
+// `CHAOS_SEED=random` draws a new one.
 
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -31,7 +32,10 @@ import {
 
 const execFileAsync = promisify(execFile);
 
-const SEED = Number(process.env.CHAOS_SEED ?? 20261201);
+const SEED =
+  process.env.CHAOS_SEED === "random"
+    ? Math.floor(Math.random() * 2 ** 31)
+    : Number(process.env.CHAOS_SEED ?? 20261201);
 const OPERATIONS = 240;
 const DAYS = 5;
 
@@ -172,10 +176,18 @@ test(`chaos (seed ${SEED}): every viewer ends on the database's numbers and no d
     assert.ok((outcomes.get(201) ?? 0) > 20, "the workload booked something");
 
     const db = await availability(instances[0].baseUrl, tokens.admin, range.from, range.to);
-    await waitFor(
-      () => watchers.every((w) => db.days.every((d) => w.day(d.date)?.version === d.version)),
-      { timeoutMs: 15_000, intervalMs: 20, what: "every viewer to reach the database's versions" },
-    );
+    try {
+      await waitFor(
+        () => watchers.every((w) => db.days.every((d) => w.day(d.date)?.version === d.version)),
+        { timeoutMs: 15_000, intervalMs: 20, what: "every viewer to reach the database's versions" },
+      );
+    } catch (error) {
+      // What each viewer heard and asked around its reconnects, to tell a
+      // server that dropped a change from a viewer that asked for too little.
+      const viewers = watchers.map((w, i) => `viewer ${i} (instance ${Math.floor(i / TRANSPORTS.length)}, ${TRANSPORTS[i % TRANSPORTS.length][0]}): ${w.describe(db.days)}`);
+      error.message += `\nCHAOS_SEED=${SEED}\n${viewers.join("\n")}`;
+      throw error;
+    }
     for (const w of watchers) {
       for (const day of db.days) assert.deepEqual(numbers(w.day(day.date)), numbers(day), `a viewer's ${day.date}`);
     }

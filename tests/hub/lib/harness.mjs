@@ -393,11 +393,20 @@ export async function tcpProxy(targetPort) {
 }
 
 /**
- * A client that keeps a gap-free picture of capacity, exactly as docs/hub.md
- * tells a client to: connect (buffering events), fetch availability, apply
- * buffered events newer than each day's version, then
- * `GetCapacityChangesSince(version)`; after every reconnect,
- * `GetCapacityChangesSince(lastVersion)` again (refetching on `resync`).
+ * A client that keeps a gap-free picture of capacity, exactly as API.md
+ * tells a client to (and as the web client's live layer does): connect
+ * (buffering events), fetch availability, apply buffered events newer than
+ * each day's version, then `GetCapacityChangesSince(version)`; after every
+ * reconnect, `GetCapacityChangesSince(baseline)` again (refetching on
+ * `resync`).
+ *
+ * `baseline` is the version up to which the picture is known complete. It
+ * follows the events only while the connection is caught up: an event heard
+ * between a drop and the catch-up that follows (the new connection may hear
+ * live events before `onreconnected` runs) says nothing about the changes
+ * made while nobody listened, so it must not move the point the catch-up
+ * asks from. `log` records what the watcher heard and asked, for a failing
+ * test to print (`describe()`).
  */
 export class CapacityWatcher {
   constructor(env, token, transport, { from, to }) {
@@ -408,45 +417,88 @@ export class CapacityWatcher {
     this.connection = hubConnection(env, token, transport);
     /** date → day, the newest version seen. */
     this.days = new Map();
-    /** Newest global change number applied. */
-    this.version = 0;
+    /** Every change up to this version is in `days` (null before the first fetch). */
+    this.baseline = null;
+    /** True while changes may have been missed: before the first catch-up and from a drop to the next catch-up. */
+    this.gapOpen = true;
+    /** The newest version heard while the gap was open. */
+    this.heardDuringGap = 0;
     /** Every CapacityUpdated received, with its arrival time. */
     this.events = [];
     this.reconnects = 0;
     this.caughtUp = 0;
+    this.log = [];
     this.connection.on("CapacityUpdated", (day) => {
       this.events.push({ at: Date.now(), day });
+      this.trace("event", { date: day.date, v: day.version });
       this.apply(day);
+      this.heard(day.version);
     });
     this.connection.on("CapacitySettingsChanged", () => {
       this.refetch().catch(() => {});
     });
+    this.connection.onreconnecting(() => {
+      this.gapOpen = true;
+      this.trace("reconnecting");
+    });
     this.connection.onreconnected(async () => {
       this.reconnects += 1;
+      this.trace("reconnected");
       // Kept, so that stop() lets a catch-up in flight finish instead of cancelling it.
-      this.pendingCatchUp = this.catchUp();
+      this.pendingCatchUp = this.catchUp().catch((error) => this.trace("catch-up failed", { error: String(error) }));
       await this.pendingCatchUp;
     });
+  }
+
+  /** The newest version, as far as this watcher knows every change up to it. */
+  get version() {
+    return this.baseline ?? 0;
+  }
+
+  trace(what, extra = {}) {
+    this.log.push({ t: Date.now(), what, baseline: this.baseline, gapOpen: this.gapOpen, ...extra });
   }
 
   apply(day) {
     const current = this.days.get(day.date);
     if (!current || day.version > current.version) this.days.set(day.date, day);
-    this.version = Math.max(this.version, day.version);
+  }
+
+  heard(version) {
+    if (this.gapOpen) this.heardDuringGap = Math.max(this.heardDuringGap, version);
+    else if (this.baseline !== null) this.baseline = Math.max(this.baseline, version);
   }
 
   async refetch() {
     const body = await availability(this.env.baseUrl, this.token, this.from, this.to);
     for (const day of body.days) this.apply(day);
-    this.version = Math.max(this.version, body.version);
+    this.trace("fetched", { answer: body.version });
+    if (this.baseline === null) this.baseline = body.version;
   }
 
   async catchUp() {
-    const changes = await this.connection.invoke("GetCapacityChangesSince", this.version);
-    if (changes.resync) await this.refetch();
-    for (const day of changes.days) this.apply(day);
-    this.version = Math.max(this.version, changes.version);
-    this.caughtUp += 1;
+    // One at a time: a catch-up asked for while one runs runs after it.
+    const previous = this.catchingUp ?? Promise.resolve();
+    const run = previous.then(async () => {
+      const since = this.baseline ?? 0;
+      this.trace("catch-up asks", { since });
+      const changes = await this.connection.invoke("GetCapacityChangesSince", since);
+      this.trace("catch-up answer", { since, answer: changes.version, resync: changes.resync, days: changes.days.map((d) => `${d.date}@${d.version}`) });
+      if (changes.resync) await this.refetch();
+      for (const day of changes.days) this.apply(day);
+      this.baseline = Math.max(this.baseline ?? 0, changes.version);
+      if (this.connection.state === signalR.HubConnectionState.Connected) {
+        // Every change up to the answer's version is in it, and the events this
+        // connection heard meanwhile came in order from the moment it was
+        // established, which was before the answer was read.
+        this.baseline = Math.max(this.baseline, this.heardDuringGap);
+        this.gapOpen = false;
+      }
+      this.heardDuringGap = 0;
+      this.caughtUp += 1;
+    });
+    this.catchingUp = run.catch(() => {});
+    return run;
   }
 
   async start() {
@@ -460,8 +512,19 @@ export class CapacityWatcher {
     return this.days.get(date);
   }
 
+  /** What the watcher holds of `days` that differs, and its log around every reconnect. */
+  describe(days) {
+    const stale = days.filter((d) => this.day(d.date)?.version !== d.version);
+    const lines = [`holds ${stale.map((d) => `${d.date}@${this.day(d.date)?.version} (database @${d.version})`).join(", ") || "the database's versions"}`];
+    this.log.forEach((entry, i) => {
+      if (entry.what !== "reconnecting") return;
+      for (const l of this.log.slice(Math.max(0, i - 2), i + 12)) lines.push(`  ${JSON.stringify(l)}`);
+    });
+    return lines.join("\n");
+  }
+
   async stop() {
-    await this.pendingCatchUp;
+    await this.pendingCatchUp?.catch(() => {});
     await this.connection.stop();
   }
 }
