@@ -18,12 +18,13 @@ use request_desk_domain::{Ports, RequestDesk};
 use request_desk_infrastructure::clock::SystemClock;
 use request_desk_infrastructure::hub::{Hub, HubConfig};
 use request_desk_infrastructure::live::hub::HubDelivery;
-use request_desk_infrastructure::live::{spawn_delivery, ListenerConfig};
+use request_desk_infrastructure::live::{spawn_delivery, ListenerConfig, Outlets};
 use request_desk_infrastructure::password::{Argon2Hasher, HashingPool};
 use request_desk_infrastructure::postgres::{self, PgStore, PoolConfig};
 
 use crate::auth::{TokenSigner, Tokens, UserDirectory};
 use crate::booking_gate::BookingGate;
+use crate::db_health::{fail_fast, spawn_prober, DbHealth};
 use crate::error::{contract_body_for_bare_errors, extractor_errors, ApiError};
 use crate::live::Backend;
 use crate::metrics::{observe, Metrics};
@@ -187,7 +188,7 @@ impl std::fmt::Debug for Application {
 impl Application {
     /// Connects, migrates, seeds (if asked) and binds; does not serve yet.
     pub async fn build(settings: ServerSettings) -> anyhow::Result<Application> {
-        let pool = postgres::pool(
+        let (pool, pool_timeouts) = postgres::counted_pool(
             &settings.database_url,
             &PoolConfig {
                 max_size: settings.pool_size,
@@ -228,9 +229,17 @@ impl Application {
             settings.limits.booking_connections_per_date,
             settings.limits.booking_queue_timeout,
         ));
-        let health = web::Data::new(HealthCheck(PgStore::new(postgres::health_pool(
-            &settings.database_url,
-        ))));
+        let health_store = PgStore::new(postgres::health_pool(&settings.database_url));
+        let db_health = DbHealth::new();
+        let health = web::Data::new(HealthCheck {
+            store: health_store.clone(),
+            state: db_health.clone(),
+        });
+        let pools = web::Data::new(crate::routes::health::Pools {
+            main: store.clone(),
+            main_timeouts: pool_timeouts,
+            health: health_store.clone(),
+        });
         let store_port = Arc::new(store.clone());
         let clock = Arc::new(SystemClock);
         let desk = RequestDesk::new(Ports {
@@ -271,16 +280,20 @@ impl Application {
         spawn_delivery(
             settings.database_url.clone(),
             ListenerConfig::default(),
-            Arc::new(desk.clone()),
-            Arc::new(crate::auth::ForgetChangedUsers {
-                users: tokens.users.clone(),
-                inner: HubDelivery::new(hub.clone(), Arc::new(metrics.clone())),
-            }),
-            clock,
+            Outlets {
+                feed: Arc::new(desk.clone()),
+                sink: Arc::new(crate::auth::ForgetChangedUsers {
+                    users: tokens.users.clone(),
+                    inner: HubDelivery::new(hub.clone(), Arc::new(metrics.clone())),
+                }),
+                clock,
+                observer: Arc::new(metrics.clone()),
+            },
             latest,
         );
 
-        spawn_hold_sweeper(desk.clone());
+        spawn_hold_sweeper(desk.clone(), metrics.clone());
+        spawn_prober(db_health.clone(), health_store);
 
         let listener = bind_listener(&settings.bind_addr, listen_backlog()?)
             .with_context(|| format!("binding {}", settings.bind_addr))?;
@@ -305,6 +318,8 @@ impl Application {
                     .app_data(limiters.clone())
                     .app_data(gate.clone())
                     .app_data(health.clone())
+                    .app_data(pools.clone())
+                    .app_data(web::Data::new(db_health.clone()))
                     .app_data(web::Data::new(crate::openapi::DocsPage(web_dist.clone())))
                     .app_data(
                         web::JsonConfig::default()
@@ -315,6 +330,7 @@ impl Application {
                     .app_data(web::PathConfig::default().error_handler(extractor_errors::path))
                     .app_data(web::QueryConfig::default().error_handler(extractor_errors::query))
                     .app_data(web::Data::new(cors.clone()))
+                    .wrap(from_fn(fail_fast))
                     .wrap(actix_web::middleware::Condition::new(
                         !cors.is_empty(),
                         cors.cors(),
@@ -385,7 +401,7 @@ const HOLD_SWEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(
 /// Frees the slots of expired holds shortly after they expire (a change like
 /// any other: stamped and announced). Reads never count an expired hold,
 /// sweep or not; the sweep is what tells viewers.
-fn spawn_hold_sweeper(desk: RequestDesk) {
+fn spawn_hold_sweeper(desk: RequestDesk, metrics: Metrics) {
     actix_web::rt::spawn(async move {
         let mut tick = tokio::time::interval(HOLD_SWEEP_INTERVAL);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -393,9 +409,15 @@ fn spawn_hold_sweeper(desk: RequestDesk) {
             tick.tick().await;
             let desk = desk.clone();
             match web::block(move || desk.sweep_holds()).await {
-                Ok(Ok(0)) => {}
-                Ok(Ok(freed)) => tracing::debug!(freed, "expired holds freed"),
+                Ok(Ok(freed)) => {
+                    metrics.sweeps.with_label_values(&["ok"]).inc();
+                    metrics.holds_expired.inc_by(freed as u64);
+                    if freed > 0 {
+                        tracing::debug!(freed, "expired holds freed");
+                    }
+                }
                 Ok(Err(e)) => {
+                    metrics.sweeps.with_label_values(&["error"]).inc();
                     tracing::warn!(error = %request_desk_domain::error::chain(&e), "sweeping expired holds failed; retrying")
                 }
                 Err(_) => return, // shutting down

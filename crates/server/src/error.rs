@@ -20,6 +20,8 @@ use request_desk_domain::validation::FieldError;
 use request_desk_domain::RepositoryError;
 use serde_json::{json, Value};
 
+use crate::metrics::DbErrorKind;
+
 /// The contract's error body, as it is written (and documented in OpenAPI).
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
@@ -49,6 +51,8 @@ pub struct ApiError {
     pub retry_after: Option<u64>,
     /// Methods for `Allow` (405).
     pub allow: Option<String>,
+    /// Set when the database failed (`db_errors_total{kind}`).
+    pub db_error: Option<DbErrorKind>,
 }
 
 impl ApiError {
@@ -60,7 +64,14 @@ impl ApiError {
             details: None,
             retry_after: None,
             allow: None,
+            db_error: None,
         }
+    }
+
+    /// Marks the error as the database's, of `kind`, for the metrics.
+    pub fn from_database(mut self, kind: DbErrorKind) -> Self {
+        self.db_error = Some(kind);
+        self
     }
 
     pub fn with_retry_after(mut self, seconds: u64) -> Self {
@@ -152,6 +163,9 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse<BoxBody> {
         let mut response = HttpResponse::build(self.status).json(self.body());
+        if let Some(kind) = self.db_error {
+            response.extensions_mut().insert(kind);
+        }
         let headers = response.headers_mut();
         if self.status == StatusCode::UNAUTHORIZED {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
@@ -188,13 +202,16 @@ impl From<RepositoryError> for ApiError {
         match e {
             RepositoryError::Unavailable(_) => {
                 tracing::warn!(%cause, "database unavailable");
-                ApiError::unavailable()
+                ApiError::unavailable().from_database(DbErrorKind::Unavailable)
             }
             RepositoryError::InvalidInput(_) => {
                 tracing::warn!(%cause, "the database refused a value");
                 ApiError::bad_request("the input contains characters that cannot be stored")
+                    .from_database(DbErrorKind::InvalidInput)
             }
-            RepositoryError::Unexpected(_) => ApiError::internal(&cause),
+            RepositoryError::Unexpected(_) => {
+                ApiError::internal(&cause).from_database(DbErrorKind::Unexpected)
+            }
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod booking_gate;
 pub mod config;
 pub mod cors;
+pub mod db_health;
 pub mod error;
 pub mod live;
 pub mod metrics;

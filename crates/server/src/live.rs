@@ -8,9 +8,13 @@ use std::time::{Duration, SystemTime};
 
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
+use request_desk_domain::live::LiveEvent;
 use request_desk_domain::RequestDesk;
+use request_desk_infrastructure::change_payload::Unreadable;
 use request_desk_infrastructure::hub::{HubBackend, HubMethodError, HubUser};
 use request_desk_infrastructure::live::hub::FanoutObserver;
+use request_desk_infrastructure::live::{CatchUpReason, StreamObserver};
+use time::OffsetDateTime;
 
 use crate::auth::Tokens;
 use crate::metrics::Metrics;
@@ -61,6 +65,42 @@ impl HubBackend for Backend {
             serde_json::to_value(changes).map_err(|e| HubMethodError::Failed(e.to_string()))
         }
         .boxed()
+    }
+}
+
+impl StreamObserver for Metrics {
+    fn connected(&self, connected: bool) {
+        self.stream.connected.set(i64::from(connected));
+    }
+
+    fn caught_up(&self, reason: CatchUpReason) {
+        self.stream
+            .catch_ups
+            .with_label_values(&[reason.as_str()])
+            .inc();
+    }
+
+    fn unreadable(&self, why: Unreadable) {
+        self.stream
+            .undecodable
+            .with_label_values(&[why.reason()])
+            .inc();
+    }
+
+    fn delivered(&self, events: &[LiveEvent], now: OffsetDateTime) {
+        self.stream.delivered.inc_by(events.len() as u64);
+        for event in events {
+            if let LiveEvent::DayChanged { at, .. } | LiveEvent::SettingsChanged { at, .. } = event
+            {
+                self.stream
+                    .delivery
+                    .observe((now - *at).as_seconds_f64().max(0.0));
+            }
+        }
+    }
+
+    fn behind(&self, seconds: f64) {
+        self.stream.behind_seconds.set(seconds);
     }
 }
 

@@ -264,6 +264,16 @@ impl<A: HubApp> Hub<A> {
             .collect()
     }
 
+    /// The instance's connection cap (`None`: no cap).
+    pub fn connection_limit(&self) -> Option<usize> {
+        self.inner.caps.instance_cap()
+    }
+
+    /// Connections refused at a cap so far: `("instance_cap" | "user_cap", count)`.
+    pub fn refused_connections(&self) -> [(&'static str, u64); 2] {
+        self.inner.caps.refused()
+    }
+
     /// Starts the shutdown: new connections are refused (503), every
     /// connection gets `Close {allowReconnect: true}`, streaming responses
     /// end. Call it before stopping the HTTP server; then

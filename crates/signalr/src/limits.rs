@@ -12,6 +12,7 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -60,22 +61,50 @@ impl Drop for UserPermit {
 #[derive(Debug)]
 pub(crate) struct Caps {
     instance: Option<Arc<Semaphore>>,
+    instance_max: usize,
     per_user: Option<usize>,
     /// Connections per user, for users that hold at least one.
     users: Mutex<HashMap<String, usize>>,
+    /// Connections refused at the instance cap and at a user's cap.
+    refused: [AtomicU64; 2],
 }
 
 impl Caps {
     pub(crate) fn new(max_connections: Option<usize>, per_user: Option<usize>) -> Arc<Caps> {
         Arc::new(Caps {
             instance: max_connections.map(|n| Arc::new(Semaphore::new(n))),
+            instance_max: max_connections.unwrap_or(0),
             per_user,
             users: Mutex::new(HashMap::new()),
+            refused: [AtomicU64::new(0), AtomicU64::new(0)],
         })
+    }
+
+    /// The instance cap (`None`: none).
+    pub(crate) fn instance_cap(&self) -> Option<usize> {
+        self.instance.as_ref().map(|_| self.instance_max)
+    }
+
+    /// Connections refused so far: `[("instance_cap", n), ("user_cap", n)]`.
+    pub(crate) fn refused(&self) -> [(&'static str, u64); 2] {
+        [
+            ("instance_cap", self.refused[0].load(Ordering::Relaxed)),
+            ("user_cap", self.refused[1].load(Ordering::Relaxed)),
+        ]
     }
 
     /// Takes a permit for one more connection of `user`.
     pub(crate) fn acquire(self: &Arc<Self>, user: &str) -> Result<Permit, CapReached> {
+        self.try_acquire(user).inspect_err(|reached| {
+            let i = match reached {
+                CapReached::Instance => 0,
+                CapReached::User => 1,
+            };
+            self.refused[i].fetch_add(1, Ordering::Relaxed);
+        })
+    }
+
+    fn try_acquire(self: &Arc<Self>, user: &str) -> Result<Permit, CapReached> {
         let instance = match &self.instance {
             Some(sem) => Some(
                 Arc::clone(sem)
@@ -174,6 +203,8 @@ mod tests {
         let a = caps.acquire("u1").unwrap();
         let _b = caps.acquire("u2").unwrap();
         assert_eq!(caps.acquire("u3").unwrap_err(), CapReached::Instance);
+        assert_eq!(caps.refused(), [("instance_cap", 1), ("user_cap", 0)]);
+        assert_eq!(caps.instance_cap(), Some(2));
         drop(a);
         assert!(caps.acquire("u3").is_ok());
     }

@@ -301,6 +301,21 @@ impl Hub {
         self.engine.open_connections()
     }
 
+    /// Whether the shutdown has begun.
+    pub fn is_shutting_down(&self) -> bool {
+        self.engine.is_shutting_down()
+    }
+
+    /// The instance's connection cap (`None`: no cap).
+    pub fn connection_limit(&self) -> Option<usize> {
+        self.engine.connection_limit()
+    }
+
+    /// Connections refused at a cap so far, by cap.
+    pub fn refused_connections(&self) -> [(&'static str, u64); 2] {
+        self.engine.refused_connections()
+    }
+
     /// Server shutdown: `Close {allowReconnect: true}` to every connection;
     /// new ones are refused with 503.
     pub fn shutdown(&self) {

@@ -4,7 +4,8 @@
 //! (see [`crate::postgres::changes`]), so an announcement exists exactly
 //! when the change committed, and PostgreSQL delivers announcements in
 //! commit order. This module keeps a connection outside the r2d2 pool
-//! listening on [`CHANNEL`], decodes payloads into [`StreamEvent::Change`],
+//! listening on [`CHANNEL`], decodes payloads into [`StreamEvent::Change`]
+//! (or reports one it cannot read as [`StreamEvent::Unreadable`], never dropping it),
 //! notices a lost connection (socket error, or a liveness probe that fails
 //! or stalls), and reconnects quickly: PostgreSQL coming back should reach
 //! viewers within a second, so the backoff is capped well below that.
@@ -20,7 +21,8 @@ use tokio_postgres::{AsyncMessage, NoTls};
 
 use request_desk_domain::error::chain;
 
-use crate::postgres::changes::{decode, CHANNEL};
+use crate::change_payload::{decode, Unreadable};
+use crate::postgres::changes::CHANNEL;
 
 /// What the listener reports to its consumer, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,6 +32,13 @@ pub enum StreamEvent {
     Listening,
     /// One committed change's events, in commit order.
     Change(Vec<LiveEvent>),
+    /// A committed change this build cannot read (a newer format, or
+    /// corrupt): its events must come from the change feed.
+    Unreadable {
+        why: Unreadable,
+        /// The payload's first characters, for the log.
+        excerpt: String,
+    },
     /// The connection was lost; reconnecting.
     Lost,
 }
@@ -143,14 +152,18 @@ async fn listen_once(
     loop {
         tokio::select! {
             payload = payloads.recv() => match payload {
-                Some(p) => match decode(&p) {
-                    Some(events) => {
-                        if tx.send(StreamEvent::Change(events)).await.is_err() {
-                            break;
-                        }
+                Some(p) => {
+                    let event = match decode(&p) {
+                        Ok(events) => StreamEvent::Change(events),
+                        Err(why) => StreamEvent::Unreadable {
+                            why,
+                            excerpt: p.chars().take(120).collect(),
+                        },
+                    };
+                    if tx.send(event).await.is_err() {
+                        break;
                     }
-                    None => tracing::warn!(payload = %p, "ignoring an unknown change-stream payload"),
-                },
+                }
                 None => break,
             },
             _ = probe.tick() => {

@@ -23,26 +23,19 @@ pub mod hub;
 pub mod listener;
 pub mod relay;
 
-use std::sync::Arc;
-
-use request_desk_domain::live::LiveEvents;
-use request_desk_domain::ports::Clock;
-
 pub use endpoint::{Hub, HubBackend, HubConfig, HubMethodError, HubUser};
 pub use listener::{spawn_listener, ListenerConfig, StreamEvent};
-pub use relay::{Feed, Relay};
+pub use relay::{CatchUpReason, Feed, NoObserver, Outlets, Relay, StreamObserver};
 
 /// Starts this instance's delivery path on the current Tokio runtime:
 /// listen on `database_url` and deliver every committed change after
-/// `watermark` to `sink`.
+/// `watermark` through `outlets`.
 pub fn spawn_delivery(
     database_url: String,
     config: ListenerConfig,
-    feed: Arc<dyn Feed>,
-    sink: Arc<dyn LiveEvents>,
-    clock: Arc<dyn Clock>,
+    outlets: Outlets,
     watermark: i64,
 ) {
     let stream = spawn_listener(database_url, config);
-    tokio::spawn(relay::run(stream, feed, sink, clock, Relay::new(watermark)));
+    tokio::spawn(relay::run(stream, outlets, Relay::new(watermark)));
 }

@@ -12,16 +12,18 @@
 //! harmless, and none is ever skipped.
 //!
 //! ```text
-//!   Listening ─► catch up: feed.changes_since(watermark) ─► publish, watermark = snapshot version
-//!   Change    ─► drop versioned events ≤ watermark ─► publish, watermark = newest version
-//!   Lost      ─► (wait for Listening)
+//!   Listening  ─► catch up: feed.changes_since(watermark) ─► publish, watermark = snapshot version
+//!   Change     ─► drop versioned events ≤ watermark ─► publish, watermark = newest version
+//!   Unreadable ─► catch up, as after a reconnect (never skipped: the watermark stays below it)
+//!   Lost       ─► (wait for Listening)
 //! ```
 //!
 //! The decisions live in [`Relay`], a plain state machine tested without a
 //! database; [`run`] drives it from the listener and the feed.
 
+use std::collections::HashSet;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use request_desk_domain::error::chain;
 use request_desk_domain::live::{LiveEvent, LiveEvents};
@@ -31,6 +33,7 @@ use time::OffsetDateTime;
 use tokio::sync::mpsc;
 
 use super::listener::StreamEvent;
+use crate::change_payload::Unreadable;
 
 /// Where a catch-up reads what committed after a version (one snapshot).
 pub trait Feed: Send + Sync + 'static {
@@ -81,6 +84,12 @@ impl Relay {
         self.caught_up = false;
     }
 
+    /// A committed change could not be read: it must come from the feed,
+    /// and until then no later change may move the watermark past it.
+    pub fn on_unreadable(&mut self) {
+        self.caught_up = false;
+    }
+
     /// A committed change arrived: the events to deliver.
     pub fn on_change(&mut self, events: Vec<LiveEvent>) -> Vec<LiveEvent> {
         let fresh: Vec<LiveEvent> = events
@@ -121,50 +130,145 @@ impl Relay {
 /// How long to wait before retrying a catch-up that failed.
 const CATCH_UP_RETRY: Duration = Duration::from_millis(200);
 
-/// Drives a [`Relay`] from `stream` until it ends: delivers every change to
-/// `sink`, catching up from `feed` after every (re)connect.
-pub async fn run(
-    mut stream: mpsc::Receiver<StreamEvent>,
-    feed: Arc<dyn Feed>,
-    sink: Arc<dyn LiveEvents>,
-    clock: Arc<dyn Clock>,
-    mut relay: Relay,
-) {
-    loop {
-        let retry = tokio::time::sleep(CATCH_UP_RETRY);
-        tokio::select! {
-            event = stream.recv() => match event {
-                None => return,
-                Some(StreamEvent::Listening) => {
-                    relay.on_listening();
-                    catch_up(&mut relay, &feed, &sink, &clock).await;
-                }
-                Some(StreamEvent::Change(events)) => publish(&sink, relay.on_change(events)),
-                Some(StreamEvent::Lost) => {}
-            },
-            _ = retry, if relay.needs_catch_up() => catch_up(&mut relay, &feed, &sink, &clock).await,
+/// Why the relay read the feed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CatchUpReason {
+    /// The stream (re)connected.
+    Connected,
+    /// A payload could not be read.
+    Unreadable,
+    /// An earlier catch-up failed.
+    Retry,
+}
+
+impl CatchUpReason {
+    /// The metric label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CatchUpReason::Connected => "connected",
+            CatchUpReason::Unreadable => "unreadable",
+            CatchUpReason::Retry => "retry",
         }
     }
 }
 
-async fn catch_up(
-    relay: &mut Relay,
-    feed: &Arc<dyn Feed>,
-    sink: &Arc<dyn LiveEvents>,
-    clock: &Arc<dyn Clock>,
-) {
-    let since = relay.watermark();
-    let feed = feed.clone();
-    match tokio::task::spawn_blocking(move || feed.changes_since(since)).await {
-        Ok(Ok(changes)) => publish(sink, relay.on_caught_up(changes, clock.now())),
-        Ok(Err(e)) => tracing::warn!(error = %chain(&*e), since, "catch-up failed; retrying"),
-        Err(e) => tracing::error!(error = %e, since, "catch-up task failed; retrying"),
+/// What the delivery path reports as it goes, for metrics. The server
+/// implements it over its Prometheus registry; [`NoObserver`] ignores it.
+pub trait StreamObserver: Send + Sync + 'static {
+    /// The stream is listening (`true`) or lost (`false`).
+    fn connected(&self, connected: bool);
+    /// A catch-up from the feed succeeded.
+    fn caught_up(&self, reason: CatchUpReason);
+    /// A payload could not be read.
+    fn unreadable(&self, why: Unreadable);
+    /// `events` were handed to the viewers at `now`.
+    fn delivered(&self, events: &[LiveEvent], now: OffsetDateTime);
+    /// How long changes may have gone undelivered: seconds since a catch-up
+    /// became owed, 0 when none is.
+    fn behind(&self, seconds: f64);
+}
+
+/// A [`StreamObserver`] that records nothing.
+#[derive(Debug)]
+pub struct NoObserver;
+
+impl StreamObserver for NoObserver {
+    fn connected(&self, _: bool) {}
+    fn caught_up(&self, _: CatchUpReason) {}
+    fn unreadable(&self, _: Unreadable) {}
+    fn delivered(&self, _: &[LiveEvent], _: OffsetDateTime) {}
+    fn behind(&self, _: f64) {}
+}
+
+/// Where [`run`] reads, delivers and reports.
+#[allow(missing_debug_implementations)] // trait objects
+pub struct Outlets {
+    pub feed: Arc<dyn Feed>,
+    pub sink: Arc<dyn LiveEvents>,
+    pub clock: Arc<dyn Clock>,
+    pub observer: Arc<dyn StreamObserver>,
+}
+
+/// Drives a [`Relay`] from `stream` until it ends: delivers every change to
+/// the sink, catching up from the feed after every (re)connect and every
+/// payload it cannot read.
+pub async fn run(mut stream: mpsc::Receiver<StreamEvent>, outlets: Outlets, mut relay: Relay) {
+    // Each kind of unreadable payload is logged once; the metric counts them all.
+    let mut logged: HashSet<&'static str> = HashSet::new();
+    let mut owed_since = Some(Instant::now());
+    loop {
+        let retry = tokio::time::sleep(CATCH_UP_RETRY);
+        let reason = tokio::select! {
+            event = stream.recv() => match event {
+                None => return,
+                Some(StreamEvent::Listening) => {
+                    outlets.observer.connected(true);
+                    relay.on_listening();
+                    Some(CatchUpReason::Connected)
+                }
+                Some(StreamEvent::Change(events)) => {
+                    publish(&outlets, relay.on_change(events));
+                    None
+                }
+                Some(StreamEvent::Unreadable { why, excerpt }) => {
+                    outlets.observer.unreadable(why);
+                    if logged.insert(why.reason()) {
+                        tracing::warn!(
+                            reason = why.reason(), ?why, payload = %excerpt,
+                            "a change-stream payload this build cannot read; catching up from the feed \
+                             (logged once per reason; counted in change_stream_undecodable_total)"
+                        );
+                    }
+                    relay.on_unreadable();
+                    Some(CatchUpReason::Unreadable)
+                }
+                Some(StreamEvent::Lost) => {
+                    outlets.observer.connected(false);
+                    None
+                }
+            },
+            _ = retry, if relay.needs_catch_up() => Some(CatchUpReason::Retry),
+        };
+        if relay.needs_catch_up() {
+            let since = *owed_since.get_or_insert_with(Instant::now);
+            outlets.observer.behind(since.elapsed().as_secs_f64());
+        }
+        if let Some(reason) = reason {
+            if catch_up(&mut relay, &outlets).await {
+                outlets.observer.caught_up(reason);
+            }
+        }
+        if !relay.needs_catch_up() && owed_since.take().is_some() {
+            outlets.observer.behind(0.0);
+        }
     }
 }
 
-fn publish(sink: &Arc<dyn LiveEvents>, events: Vec<LiveEvent>) {
+/// One catch-up; whether it succeeded.
+async fn catch_up(relay: &mut Relay, outlets: &Outlets) -> bool {
+    let since = relay.watermark();
+    let feed = outlets.feed.clone();
+    match tokio::task::spawn_blocking(move || feed.changes_since(since)).await {
+        Ok(Ok(changes)) => {
+            let events = relay.on_caught_up(changes, outlets.clock.now());
+            publish(outlets, events);
+            true
+        }
+        Ok(Err(e)) => {
+            tracing::warn!(error = %chain(&*e), since, "catch-up failed; retrying");
+            false
+        }
+        Err(e) => {
+            tracing::error!(error = %e, since, "catch-up task failed; retrying");
+            false
+        }
+    }
+}
+
+fn publish(outlets: &Outlets, events: Vec<LiveEvent>) {
     if !events.is_empty() {
-        sink.publish(&events);
+        outlets.sink.publish(&events);
+        outlets.observer.delivered(&events, outlets.clock.now());
     }
 }
 
@@ -303,6 +407,32 @@ mod tests {
         assert_eq!(relay.watermark(), 13);
     }
 
+    #[test]
+    fn a_change_nobody_could_read_comes_from_the_feed_and_later_ones_do_not_skip_it() {
+        let mut relay = Relay::new(10);
+        relay.on_caught_up(changes(10, false, vec![]), AT);
+        // v11 arrived in a format this build cannot read; v12 arrives before the catch-up.
+        relay.on_unreadable();
+        assert!(relay.needs_catch_up());
+        let out = relay.on_change(vec![changed(date!(2026 - 05 - 12), 2, 12)]);
+        assert_eq!(versions(&out), vec![Some(12)]);
+        assert_eq!(relay.watermark(), 10, "v11 was never delivered");
+        let out = relay.on_caught_up(
+            changes(
+                12,
+                false,
+                vec![
+                    day(date!(2026 - 05 - 11), 1, 11),
+                    day(date!(2026 - 05 - 12), 2, 12),
+                ],
+            ),
+            AT,
+        );
+        assert_eq!(versions(&out), vec![Some(11), Some(12)]);
+        assert_eq!(relay.watermark(), 12);
+        assert!(!relay.needs_catch_up());
+    }
+
     /// A feed that fails a given number of times, then answers.
     struct FlakyFeed {
         failures: Mutex<u32>,
@@ -353,9 +483,12 @@ mod tests {
         let (tx, rx) = mpsc::channel(8);
         let task = tokio::spawn(run(
             rx,
-            feed.clone(),
-            sink.clone(),
-            Arc::new(FixedClock),
+            Outlets {
+                feed: feed.clone(),
+                sink: sink.clone(),
+                clock: Arc::new(FixedClock),
+                observer: Arc::new(NoObserver),
+            },
             Relay::new(10),
         ));
         tx.send(StreamEvent::Listening).await.unwrap();

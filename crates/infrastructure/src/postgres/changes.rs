@@ -19,7 +19,8 @@
 //!    rows it returns into the `Day`s clients will see — under the settings
 //!    of step 2, exactly what the database holds at that version;
 //! 5. [`announce`]: queue one `NOTIFY` on [`CHANNEL`] whose payload carries
-//!    the change's [`LiveEvent`]s with their final numbers. PostgreSQL
+//!    the change's [`LiveEvent`]s with their final numbers, in the wire
+//!    format of [`crate::change_payload`]. PostgreSQL
 //!    delivers it to every listener if and only if the transaction commits,
 //!    in commit order. Nothing is read or computed after COMMIT.
 
@@ -37,12 +38,10 @@ use super::rows::DayRow;
 use super::schema::{days, settings};
 use super::settings::read_settings;
 use super::Conn;
+use crate::change_payload;
 
 /// The NOTIFY channel every instance listens on.
 pub const CHANNEL: &str = "request_desk_changes";
-
-/// PostgreSQL refuses NOTIFY payloads of 8000 bytes or more.
-pub const MAX_PAYLOAD_BYTES: usize = 7999;
 
 /// Arbitrary constant naming the advisory lock that orders versions.
 const VERSION_LOCK_KEY: i64 = 0x0052_4551_4445_534b; // "REQDESK"
@@ -150,127 +149,7 @@ where
     if events.is_empty() {
         return Ok(());
     }
-    let payload = encode(events).map_err(|e| TxError::Domain(e.into()))?;
+    let payload = change_payload::encode(events).map_err(|e| TxError::Domain(e.into()))?;
     diesel::select(pg_notify(CHANNEL, payload)).execute(conn)?;
     Ok(())
-}
-
-/// The NOTIFY payload of a change: its events as JSON.
-///
-/// # Errors
-/// A payload PostgreSQL would refuse. Every change the domain allows stays
-/// far below the limit (see the test below); the error keeps an impossible
-/// change from committing without its announcement.
-pub fn encode(events: &[LiveEvent]) -> Result<String, RepositoryError> {
-    let payload =
-        serde_json::to_string(events).map_err(|e| RepositoryError::Unexpected(Box::new(e)))?;
-    if payload.len() > MAX_PAYLOAD_BYTES {
-        return Err(RepositoryError::unexpected(format!(
-            "a change's announcement of {} bytes exceeds PostgreSQL's NOTIFY limit",
-            payload.len()
-        )));
-    }
-    Ok(payload)
-}
-
-/// Reads a NOTIFY payload back; `None` for anything else on the channel.
-pub fn decode(payload: &str) -> Option<Vec<LiveEvent>> {
-    serde_json::from_str(payload).ok()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use request_desk_domain::capacity::Capacity;
-    use request_desk_domain::notification::{Notification, NotificationKind, NotificationParams};
-    use request_desk_domain::request::RequestStatus;
-    use request_desk_domain::settings::CapacitySettings;
-    use request_desk_domain::{NotificationId, RequestId, UserId};
-    use time::macros::{date, datetime};
-
-    const AT: OffsetDateTime = datetime!(2026-05-11 10:00:00.5 UTC);
-
-    fn day(date: Date, note: Option<String>) -> Day {
-        let record = DayRecord {
-            capacity_override: Some(Capacity::new(100_000).unwrap()),
-            note,
-            used: 99_999,
-            held: 1,
-            version: i64::MAX,
-            ..DayRecord::untouched(date)
-        };
-        Day::from_record(
-            &record,
-            &BookingCalendar::at(&CapacitySettings::default(), AT),
-        )
-    }
-
-    #[test]
-    fn events_round_trip_through_a_payload() {
-        let events = vec![
-            LiveEvent::DayChanged {
-                day: day(date!(2026 - 05 - 12), Some("Offsite".into())),
-                at: AT,
-            },
-            LiveEvent::SettingsChanged { version: 7, at: AT },
-            LiveEvent::InboxUpdated {
-                user: UserId(3),
-                unread_count: 2,
-            },
-        ];
-        let payload = encode(&events).unwrap();
-        assert_eq!(decode(&payload), Some(events));
-        assert_eq!(
-            decode("d:42@7"),
-            None,
-            "anything else on the channel is ignored"
-        );
-    }
-
-    #[test]
-    fn the_largest_changes_fit_in_one_notify() {
-        // A move touches two dates, each with the longest override note (500
-        // characters of 4 bytes each) and the largest numbers.
-        let note = "𝄞".repeat(500);
-        let events = vec![
-            LiveEvent::DayChanged {
-                day: day(date!(2026 - 05 - 12), Some(note.clone())),
-                at: AT,
-            },
-            LiveEvent::DayChanged {
-                day: day(date!(2026 - 05 - 13), Some(note)),
-                at: AT,
-            },
-        ];
-        assert!(encode(&events).is_ok());
-        // A notification with the longest title and reason, written twice (params and message).
-        let title = "𝄞".repeat(200);
-        let reason = "𝄞".repeat(500);
-        let notification = Notification {
-            id: NotificationId(i64::MAX),
-            request_id: RequestId(i64::MAX),
-            kind: NotificationKind::StatusChanged,
-            params: NotificationParams {
-                title: title.clone(),
-                due_date: date!(2026 - 05 - 12),
-                status: Some(RequestStatus::InProgress),
-                reason: Some(reason.clone()),
-            },
-            message: format!("Your request “{title}” is now in progress: {reason}"),
-            read: false,
-            created_at: AT,
-        };
-        let events = vec![
-            LiveEvent::DayChanged {
-                day: day(date!(2026 - 05 - 12), None),
-                at: AT,
-            },
-            LiveEvent::NotificationReceived {
-                user: UserId(i64::MAX),
-                notification,
-                unread_count: u64::MAX,
-            },
-        ];
-        assert!(encode(&events).is_ok());
-    }
 }

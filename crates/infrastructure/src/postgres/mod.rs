@@ -4,6 +4,8 @@
 //! port method is one transaction. Rows are mapped to domain types in
 //! [`rows`]; database failures to [`RepositoryError`] in [`errors`].
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
@@ -92,7 +94,33 @@ impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for SessionLimits {
 /// Builds a pool without waiting for the database: the server starts (and
 /// answers `/health/ready` with 503) even while PostgreSQL is down.
 pub fn pool(database_url: &str, config: &PoolConfig) -> PgPool {
-    Pool::builder()
+    counted_pool(database_url, config).0
+}
+
+/// How often callers of a pool gave up waiting for a connection.
+#[derive(Debug, Default)]
+pub struct PoolTimeouts(AtomicU64);
+
+impl PoolTimeouts {
+    pub fn count(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+#[derive(Debug)]
+struct CountTimeouts(Arc<PoolTimeouts>);
+
+impl diesel::r2d2::HandleEvent for CountTimeouts {
+    fn handle_timeout(&self, _: diesel::r2d2::event::TimeoutEvent) {
+        self.0 .0.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// [`pool`], and the count of its checkout timeouts.
+pub fn counted_pool(database_url: &str, config: &PoolConfig) -> (PgPool, Arc<PoolTimeouts>) {
+    let timeouts = Arc::new(PoolTimeouts::default());
+    let pool = Pool::builder()
+        .event_handler(Box::new(CountTimeouts(timeouts.clone())))
         .max_size(config.max_size)
         .min_idle(Some(1))
         .connection_timeout(config.connection_timeout)
@@ -101,7 +129,8 @@ pub fn pool(database_url: &str, config: &PoolConfig) -> PgPool {
             lock_timeout: config.lock_timeout,
             statement_timeout: config.statement_timeout,
         }))
-        .build_unchecked(ConnectionManager::new(database_url))
+        .build_unchecked(ConnectionManager::new(database_url));
+    (pool, timeouts)
 }
 
 /// A pool of one connection of its own for `/health/ready`: readiness says
@@ -113,7 +142,9 @@ pub fn health_pool(database_url: &str) -> PgPool {
         database_url,
         &PoolConfig {
             max_size: 1,
-            connection_timeout: Duration::from_secs(2),
+            // Short: the server's view of whether the database is up (and so
+            // whether requests fail fast) comes from this pool.
+            connection_timeout: Duration::from_secs(1),
             lock_timeout: Duration::from_secs(1),
             statement_timeout: Duration::from_secs(2),
         },

@@ -2,7 +2,11 @@
 
 use actix_web::{web, HttpResponse};
 use request_desk_infrastructure::hub::Hub;
-use request_desk_infrastructure::postgres::PgStore;
+use std::sync::Arc;
+
+use request_desk_infrastructure::postgres::{PgStore, PoolTimeouts};
+
+use crate::db_health::DbHealth;
 
 /// `GET /health/live`.
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
@@ -40,16 +44,30 @@ pub async fn live() -> HttpResponse {
 }
 
 /// The readiness probe's own one-connection pool (`postgres::health_pool`):
-/// ready means the database answers, even while the main pool is busy.
+/// ready means the database answers, even while the main pool is busy. Its
+/// verdict is also [`DbHealth`]'s, which makes requests fail fast.
 #[derive(Debug, Clone)]
-pub struct HealthCheck(pub PgStore);
+pub struct HealthCheck {
+    pub store: PgStore,
+    pub state: Arc<DbHealth>,
+}
+
+/// The pools whose use `/metrics` reports.
+#[derive(Debug)]
+pub struct Pools {
+    pub main: PgStore,
+    pub main_timeouts: Arc<PoolTimeouts>,
+    pub health: PgStore,
+}
 
 /// The database answers (on the probe's own connection).
 #[utoipa::path(get, path = "/health/ready", operation_id = "ready", tag = "operations",
     responses((status = 200, description = "Ready", body = Readiness)))]
 pub async fn ready(health: web::Data<HealthCheck>) -> Result<HttpResponse, ApiError> {
-    let store = health.0.clone();
-    match web::block(move || store.ping()).await? {
+    let store = health.store.clone();
+    let result = web::block(move || store.ping()).await?;
+    health.state.record(result.is_ok());
+    match result {
         Ok(()) => Ok(HttpResponse::Ok().json(Readiness {
             status: "ready",
             database: "up",
@@ -64,13 +82,46 @@ pub async fn ready(health: web::Data<HealthCheck>) -> Result<HttpResponse, ApiEr
 /// Prometheus metrics.
 #[utoipa::path(get, path = "/metrics", operation_id = "metrics", tag = "operations",
     responses((status = 200, description = "The Prometheus text format", content_type = "text/plain", body = String)))]
-pub async fn metrics(metrics: web::Data<Metrics>, hub: web::Data<Hub>) -> HttpResponse {
+pub async fn metrics(
+    metrics: web::Data<Metrics>,
+    hub: web::Data<Hub>,
+    pools: web::Data<Pools>,
+    db: web::Data<Arc<DbHealth>>,
+) -> HttpResponse {
     for (transport, count) in hub.open_connections() {
         metrics
             .hub_connections
             .with_label_values(&[transport])
             .set(count as i64);
     }
+    metrics
+        .hub_connection_limit
+        .set(hub.connection_limit().map_or(0, |n| n as i64));
+    for (reason, count) in hub.refused_connections() {
+        let counter = metrics.hub_refused.with_label_values(&[reason]);
+        counter.inc_by(count.saturating_sub(counter.get()));
+    }
+    metrics
+        .instance_ready
+        .set(i64::from(db.is_up() && !hub.is_shutting_down()));
+    for (name, store) in [("main", &pools.main), ("health", &pools.health)] {
+        let state = store.pool().state();
+        let gauges = &metrics.db.pool_connections;
+        let in_use = state.connections.saturating_sub(state.idle_connections);
+        gauges
+            .with_label_values(&[name, "in_use"])
+            .set(i64::from(in_use));
+        gauges
+            .with_label_values(&[name, "idle"])
+            .set(i64::from(state.idle_connections));
+        metrics
+            .db
+            .pool_max
+            .with_label_values(&[name])
+            .set(i64::from(store.pool().max_size()));
+    }
+    let timeouts = metrics.db.pool_timeouts.with_label_values(&["main"]);
+    timeouts.inc_by(pools.main_timeouts.count().saturating_sub(timeouts.get()));
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(metrics.render())

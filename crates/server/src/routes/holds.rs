@@ -32,13 +32,16 @@ pub struct HoldBody {
 pub async fn take(
     desk: web::Data<RequestDesk>,
     gate: web::Data<BookingGate>,
+    metrics: web::Data<crate::metrics::Metrics>,
     SignedIn(actor): SignedIn,
     body: web::Json<HoldBody>,
 ) -> Result<HttpResponse, ApiError> {
     let date = body_date("date", body.into_inner().date)?;
     // A hold waits on its day's row like a booking, so it queues at the same gate.
     let _admitted = gate.enter(date).await?;
-    Ok(HttpResponse::Created().json(run(&desk, move |d| d.take_hold(&actor, date)).await?))
+    let hold = run(&desk, move |d| d.take_hold(&actor, date)).await?;
+    metrics.holds_taken.inc();
+    Ok(HttpResponse::Created().json(hold))
 }
 
 /// The caller's live holds.

@@ -322,8 +322,8 @@ async fn a_user_change_is_announced_to_every_instance_in_its_transaction() {
     .await
     .unwrap();
     let announced = payloads.iter().any(|p| {
-        serde_json::from_str::<Value>(p).is_ok_and(|events| {
-            events.as_array().is_some_and(|events| {
+        serde_json::from_str::<Value>(p).is_ok_and(|payload| {
+            payload["events"].as_array().is_some_and(|events| {
                 events.iter().any(|e| {
                     e["kind"] == "userChanged" && e["user"] == alice_id && e["disabled"] == true
                 })

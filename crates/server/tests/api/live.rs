@@ -10,7 +10,8 @@ use diesel::connection::SimpleConnection;
 use diesel::sql_types::BigInt;
 use diesel::{Connection, PgConnection, QueryableByName, RunQueryDsl};
 use request_desk_domain::live::LiveEvent;
-use request_desk_infrastructure::postgres::changes::{decode, CHANNEL};
+use request_desk_infrastructure::change_payload::decode;
+use request_desk_infrastructure::postgres::changes::CHANNEL;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
