@@ -6,7 +6,7 @@
 //! percent, status — is derived here from those two numbers and the settings.
 
 use serde::{Deserialize, Serialize};
-use time::Date;
+use time::{Date, OffsetDateTime};
 
 use crate::settings::{BookingCalendar, ThresholdPercent};
 
@@ -111,8 +111,13 @@ pub enum Refusal {
     OutOfWindow { date: Date, min: Date, max: Date },
     /// A closed weekday, or capacity 0.
     Closed { date: Date },
-    /// Every slot is booked or held.
-    Full { day: Day },
+    /// Every slot is booked or held. `frees_at`: when the earliest live hold
+    /// on the day expires, if holds take part of it (the rule does not know
+    /// expiries; the store that judged fills it in).
+    Full {
+        day: Day,
+        frees_at: Option<OffsetDateTime>,
+    },
 }
 
 /// The one admission rule for a new slot on `record`'s date (a booking, a
@@ -147,6 +152,7 @@ pub fn admit(
     if !record.has_room(calendar.daily_capacity) {
         return Err(Refusal::Full {
             day: Day::from_record(record, calendar),
+            frees_at: None,
         });
     }
     Ok(())
@@ -416,7 +422,7 @@ mod tests {
         assert_eq!(admit(&cal, &at(date!(2026 - 05 - 12), 1), false), Ok(()));
         assert!(matches!(
             admit(&cal, &at(date!(2026 - 05 - 12), 2), false),
-            Err(Refusal::Full { day }) if day.used == 2 && day.status == DayStatus::Full
+            Err(Refusal::Full { day, .. }) if day.used == 2 && day.status == DayStatus::Full
         ));
         // A slot held by the same person was admitted when taken.
         assert_eq!(admit(&cal, &at(date!(2026 - 05 - 12), 2), true), Ok(()));

@@ -149,6 +149,9 @@ pub enum BookingError {
     /// released, used, someone else's, or for another day).
     #[error("the hold has expired or is not yours")]
     HoldExpired,
+    /// The requester's account does not exist (deleted meanwhile).
+    #[error("the user no longer exists")]
+    UnknownUser,
     /// The request's status was no longer the expected one (a concurrent change won).
     #[error("the request's status changed meanwhile to {0:?}")]
     StatusChanged(RequestStatus),

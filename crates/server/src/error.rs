@@ -12,7 +12,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::middleware::ErrorHandlerResponse;
 use actix_web::{HttpResponse, ResponseError};
-use request_desk_domain::serde_formats::format_date;
+use request_desk_domain::serde_formats::{format_date, format_timestamp};
 use request_desk_domain::services::{
     AuthError, AvailabilityError, NotificationError, RequestError, SettingsError,
 };
@@ -294,9 +294,18 @@ impl From<RequestError> for ApiError {
                 date,
                 capacity,
                 used,
-            } => ApiError::new(StatusCode::CONFLICT, "capacity_full", message).with_details(
-                json!({ "date": format_date(date), "capacity": capacity, "used": used }),
-            ),
+                held,
+                frees_at,
+            } => {
+                ApiError::new(StatusCode::CONFLICT, "capacity_full", message).with_details(json!({
+                    "date": format_date(date),
+                    "capacity": capacity,
+                    "used": used,
+                    "held": held,
+                    "freesAt": frees_at.map(format_timestamp),
+                }))
+            }
+            RequestError::UnknownUser => ApiError::unauthorized(message),
             RequestError::InvalidTransition { from, to } => {
                 ApiError::new(StatusCode::CONFLICT, "invalid_transition", message)
                     .with_details(json!({ "from": from.as_str(), "to": to.as_str() }))
@@ -374,11 +383,21 @@ pub fn contract_body_for_bare_errors<B: MessageBody + 'static>(
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("")
                 .to_owned();
-            ApiError::method_not_allowed(
-                res.request().method().as_str(),
-                res.request().path(),
-                &allow,
-            )
+            if allow.is_empty() {
+                // A 405 that names no method (the static files' service, for a
+                // path no route has): no method is allowed, so no such resource.
+                ApiError::not_found(format!(
+                    "no route for {} {}",
+                    res.request().method(),
+                    res.request().path()
+                ))
+            } else {
+                ApiError::method_not_allowed(
+                    res.request().method().as_str(),
+                    res.request().path(),
+                    &allow,
+                )
+            }
         }
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::payload_too_large(),
         StatusCode::UNAUTHORIZED => ApiError::unauthorized("a valid bearer token is required"),

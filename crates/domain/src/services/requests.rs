@@ -10,7 +10,7 @@
 //!
 //! [`RequestRepository`]: crate::ports::RequestRepository
 
-use time::Date;
+use time::{Date, OffsetDateTime};
 
 use crate::capacity::Refusal;
 use crate::ids::RequestId;
@@ -49,12 +49,19 @@ pub enum RequestError {
     DateOutOfWindow { date: Date, min: Date, max: Date },
     #[error("the hold has expired or is not yours; book without it")]
     HoldExpired,
-    #[error("{date} is full ({used} of {capacity} booked)")]
+    #[error("{}", full_message(*.date, *.capacity, *.used, *.held, *.frees_at))]
     CapacityFull {
         date: Date,
         capacity: u32,
         used: u32,
+        /// Slots held by people filling in a request.
+        held: u32,
+        /// When the earliest of those holds expires.
+        frees_at: Option<OffsetDateTime>,
     },
+    /// The signed-in user's account no longer exists (deleted meanwhile).
+    #[error("the signed-in user no longer exists")]
+    UnknownUser,
     #[error("a request cannot go from {} to {}", .from.as_str(), .to.as_str())]
     InvalidTransition {
         from: RequestStatus,
@@ -276,17 +283,42 @@ impl RequestDesk {
     }
 }
 
+/// "full" for people: booked out, or taken by holds that may still free up.
+fn full_message(
+    date: Date,
+    capacity: u32,
+    used: u32,
+    held: u32,
+    frees_at: Option<OffsetDateTime>,
+) -> String {
+    if held == 0 || used >= capacity {
+        return format!("{date} is full ({used} of {capacity} booked)");
+    }
+    let until = frees_at.map_or(String::new(), |at| {
+        format!(
+            "; the first of them is kept until {}",
+            crate::serde_formats::format_timestamp(at)
+        )
+    });
+    format!(
+        "{date} is taken for now: {used} of {capacity} booked and {held} held by people filling in a request{until}"
+    )
+}
+
 pub(crate) fn booking_error(e: BookingError) -> RequestError {
     match e {
         BookingError::Refused(Refusal::OutOfWindow { date, min, max }) => {
             RequestError::DateOutOfWindow { date, min, max }
         }
         BookingError::Refused(Refusal::Closed { date }) => RequestError::DateClosed { date },
-        BookingError::Refused(Refusal::Full { day }) => RequestError::CapacityFull {
+        BookingError::Refused(Refusal::Full { day, frees_at }) => RequestError::CapacityFull {
             date: day.date,
             capacity: day.capacity,
             used: day.used,
+            held: day.held,
+            frees_at,
         },
+        BookingError::UnknownUser => RequestError::UnknownUser,
         BookingError::NotFound => RequestError::NotFound,
         BookingError::HoldExpired => RequestError::HoldExpired,
         BookingError::StatusChanged(_) => RequestError::ChangedConcurrently,
@@ -397,7 +429,10 @@ mod tests {
                 max: date!(2026 - 07 - 12),
             },
             Refusal::Closed { date: due },
-            Refusal::Full { day: day(due, 10) },
+            Refusal::Full {
+                day: day(due, 10),
+                frees_at: None,
+            },
         ];
         for refusal in refusals {
             let mut m = Mocks::default();
@@ -413,7 +448,7 @@ mod tests {
                 Refusal::Closed { .. } => assert!(matches!(err, RequestError::DateClosed { .. })),
                 Refusal::Full { .. } => assert!(matches!(
                     err,
-                    RequestError::CapacityFull { date, capacity: 10, used: 10 } if date == due
+                    RequestError::CapacityFull { date, capacity: 10, used: 10, .. } if date == due
                 )),
             }
         }

@@ -10,7 +10,7 @@
 
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Date as SqlDate, Timestamptz};
-use request_desk_domain::capacity::{admit, Refusal};
+use request_desk_domain::capacity::admit;
 use request_desk_domain::hold::{Hold, HoldTtl};
 use request_desk_domain::ports::{BookingError, HoldRepository, Taken};
 use request_desk_domain::{HoldId, RepositoryError, UserId};
@@ -19,6 +19,7 @@ use time::{Date, OffsetDateTime};
 use super::changes::{announce, in_force, stamp_days};
 use super::days::lock_days;
 use super::errors::{db_error, TxError};
+use super::requests::refused;
 use super::schema::holds;
 use super::{Conn, PgStore};
 
@@ -114,9 +115,12 @@ impl HoldRepository for PgStore {
         let mut conn = self.conn()?;
         conn.transaction(|conn| {
             // Two tabs of one user take holds one after the other, not both.
-            diesel::sql_query("SELECT id FROM users WHERE id = $1 FOR NO KEY UPDATE")
+            let found = diesel::sql_query("SELECT id FROM users WHERE id = $1 FOR NO KEY UPDATE")
                 .bind::<BigInt, _>(user.0)
                 .execute(conn)?;
+            if found == 0 {
+                return Err(TxError::Domain(BookingError::UnknownUser));
+            }
             // One hold per user: the previous one (live or not) goes first.
             let previous: Vec<DateRow> =
                 diesel::sql_query("DELETE FROM holds WHERE user_id = $1 RETURNING date")
@@ -127,8 +131,9 @@ impl HoldRepository for PgStore {
             let locked = lock_days::<BookingError>(conn, &dates)?;
             let in_force = in_force(conn, at)?;
             let target = locked.iter().find(|d| d.date == date).expect("locked");
-            admit(&in_force.calendar, target, false)
-                .map_err(|r: Refusal| TxError::Domain(BookingError::Refused(r)))?;
+            if let Err(refusal) = admit(&in_force.calendar, target, false) {
+                return Err(refused(conn, refusal));
+            }
             let hold: HoldRow = diesel::sql_query(
                 "INSERT INTO holds (user_id, date, expires_at) \
                  VALUES ($1, $2, now() + make_interval(secs => $3)) \

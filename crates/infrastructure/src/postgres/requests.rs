@@ -38,7 +38,15 @@ fn domain<T>(r: Result<T, RepositoryError>) -> Tx<T> {
     r.map_err(|e| TxError::Domain(BookingError::Repository(e)))
 }
 
-fn refused(refusal: Refusal) -> TxError<BookingError> {
+/// A refusal of `admit`, with when a day full of holds may free up.
+pub(super) fn refused(conn: &mut Conn, refusal: Refusal) -> TxError<BookingError> {
+    let refusal = match refusal {
+        Refusal::Full { day, .. } if day.held > 0 => match earliest_hold_expiry(conn, day.date) {
+            Ok(frees_at) => Refusal::Full { day, frees_at },
+            Err(e) => return e.into(),
+        },
+        other => other,
+    };
     TxError::Domain(BookingError::Refused(refusal))
 }
 
@@ -78,6 +86,40 @@ fn name_of(conn: &mut Conn, user: i64) -> Result<String, RepositoryError> {
         .unwrap_or_default())
 }
 
+/// A new request's requester's display name; `UnknownUser` when the account is gone.
+fn requester_name(conn: &mut Conn, user: i64) -> Result<String, BookingError> {
+    names(conn, &[user])
+        .map_err(db_error)?
+        .remove(&user)
+        .ok_or(BookingError::UnknownUser)
+}
+
+/// When the earliest live hold on `date` expires.
+fn earliest_hold_expiry(
+    conn: &mut Conn,
+    date: Date,
+) -> diesel::QueryResult<Option<OffsetDateTime>> {
+    use super::schema::holds;
+    holds::table
+        .filter(holds::date.eq(date))
+        .filter(holds::expires_at.gt(diesel::dsl::now))
+        .select(diesel::dsl::min(holds::expires_at))
+        .first(conn)
+}
+
+/// A requester deleted between the name and the insert: the foreign key says so.
+fn unknown_user(e: diesel::result::Error) -> TxError<BookingError> {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match e {
+        Error::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, info)
+            if info.constraint_name() == Some("requests_requester_id_fkey") =>
+        {
+            TxError::Domain(BookingError::UnknownUser)
+        }
+        e => e.into(),
+    }
+}
+
 /// Locks a request's row and checks its status is still `expected`.
 fn lock_request(conn: &mut Conn, id: RequestId, expected: RequestStatus) -> Tx<RequestRow> {
     let row = requests::table
@@ -102,7 +144,7 @@ fn held_of(locked: &[DayRecord]) -> impl Fn(Date) -> u32 + '_ {
 impl RequestRepository for PgStore {
     fn create(&self, new: NewRequest) -> Result<Booked, BookingError> {
         let mut conn = self.conn()?;
-        let requester_name = name_of(&mut conn, new.requester.0)?;
+        let requester_name = requester_name(&mut conn, new.requester.0)?;
         conn.transaction(|conn| {
             let date = new.fields.due_date;
             let with_hold = match new.hold {
@@ -114,7 +156,9 @@ impl RequestRepository for PgStore {
             };
             let locked = lock_days(conn, &[date])?;
             let in_force = in_force(conn, new.at)?;
-            admit(&in_force.calendar, &locked[0], with_hold).map_err(refused)?;
+            if let Err(refusal) = admit(&in_force.calendar, &locked[0], with_hold) {
+                return Err(refused(conn, refusal));
+            }
             let row = diesel::insert_into(requests::table)
                 .values(NewRequestRow {
                     title: new.fields.title.as_str(),
@@ -128,7 +172,8 @@ impl RequestRepository for PgStore {
                     updated_at: new.at,
                 })
                 .returning(RequestRow::as_returning())
-                .get_result(conn)?;
+                .get_result(conn)
+                .map_err(unknown_user)?;
             let request = domain(row.into_request(requester_name))?;
             let changed_days = stamp_days(conn, &[(date, 1)], &in_force, held_of(&locked))?;
             let mut events = in_force.day_events(&changed_days);
@@ -225,7 +270,9 @@ impl RequestRepository for PgStore {
             let in_force = in_force(conn, at)?;
             if moves {
                 let target = locked.iter().find(|d| d.date == new).expect("locked");
-                admit(&in_force.calendar, target, with_hold).map_err(refused)?;
+                if let Err(refusal) = admit(&in_force.calendar, target, with_hold) {
+                    return Err(refused(conn, refusal));
+                }
             }
             let row = diesel::update(requests::table.find(id.0))
                 .set((

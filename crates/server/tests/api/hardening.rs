@@ -727,3 +727,76 @@ async fn the_booking_window_is_at_most_a_year_so_plain_availability_always_answe
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["days"].as_array().unwrap().len(), 366);
 }
+
+#[actix_web::test]
+async fn a_path_with_no_method_is_a_404_even_where_the_web_client_is_served() {
+    let dist = std::env::temp_dir().join(format!("request-desk-dist-{}", std::process::id()));
+    std::fs::create_dir_all(&dist).unwrap();
+    std::fs::write(dist.join("index.html"), "<!doctype html><title>t</title>").unwrap();
+    let app = TestApp::spawn_configured(|s| s.web_dist = Some(dist.clone())).await;
+    for method in [reqwest::Method::PUT, reqwest::Method::DELETE] {
+        let r = app
+            .client
+            .request(
+                method.clone(),
+                format!("{}/api/capacity/overrides/", app.base),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "{method}");
+        assert!(r.headers().get("allow").is_none());
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["error"], "not_found");
+    }
+}
+
+#[actix_web::test]
+async fn a_booking_or_hold_by_a_user_deleted_meanwhile_is_a_401_and_books_nothing() {
+    let app = TestApp::spawn().await;
+    let token = app.login("alice@example.com").await;
+    let date = app.date_ahead(3).await;
+    app.db
+        .connect()
+        .batch_execute(
+            "DELETE FROM notifications WHERE user_id = (SELECT id FROM users WHERE email = 'alice@example.com'); \
+             DELETE FROM users WHERE email = 'alice@example.com'",
+        )
+        .unwrap();
+    let booked = app.book(&token, &date, "ghost").await;
+    assert_error(booked, StatusCode::UNAUTHORIZED, "unauthorized");
+    let held = app
+        .post("/api/holds", &token, json!({ "date": date }))
+        .await;
+    assert_error(held, StatusCode::UNAUTHORIZED, "unauthorized");
+    let admin = app.login("admin@example.com").await;
+    assert_eq!(app.day(&admin, &date).await["used"], 0);
+}
+
+#[actix_web::test]
+async fn a_day_full_of_holds_says_how_many_are_held_and_when_the_first_frees_up() {
+    let app = TestApp::spawn().await;
+    let admin = app.login("admin@example.com").await;
+    app.set_daily_capacity(&admin, 1).await;
+    let alice = app.login("alice@example.com").await;
+    let bob = app.login("bob@example.com").await;
+    let date = app.date_ahead(3).await;
+    let (status, hold) = app
+        .post("/api/holds", &alice, json!({ "date": date }))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{hold}");
+    let body = assert_error(
+        app.book(&bob, &date, "too late").await,
+        StatusCode::CONFLICT,
+        "capacity_full",
+    );
+    let details = &body["details"];
+    assert_eq!(
+        (&details["used"], &details["held"], &details["capacity"]),
+        (&json!(0), &json!(1), &json!(1)),
+        "{body}"
+    );
+    assert_eq!(details["freesAt"], hold["expiresAt"], "{body}");
+    let message = body["message"].as_str().unwrap();
+    assert!(message.contains("held"), "{message}");
+}
