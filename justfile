@@ -19,8 +19,8 @@ default:
 run: web-if-node
     cargo run {{features}} --bin request-desk
 
-# Run every test: Rust unit and integration tests, the hub suite with the official SignalR client, the web client's unit tests and its end-to-end tests in Chromium.
-test: test-rust test-contract test-hub test-web e2e
+# Run every test: Rust unit and integration tests, the hub suite with the official SignalR client, the web client's unit tests and its end-to-end tests in Chromium, and the operator kit (alert rules, dashboard, metric names).
+test: test-rust test-contract test-hub test-web e2e deploy-check
 
 # Rust tests (domain units, adapters and HTTP against a real PostgreSQL).
 test-rust:
@@ -57,6 +57,11 @@ e2e: web
 screenshots: web
     cargo build {{features}} --bin request-desk
     cd web && E2E_SCREENSHOTS=1 npm run e2e
+
+# deploy/: promtool checks and tests the alert rules, parses the dashboard's PromQL, and every metric they use must be on a live server's /metrics.
+deploy-check:
+    cargo build {{features}} --bin request-desk
+    deploy/check.sh
 
 # Formatting and lints, as CI runs them.
 lint:
