@@ -83,6 +83,7 @@ impl LocalCluster {
         } else {
             // A pin outlives its server only after a crash or a reboot.
             remove_if_present(&layout.pin_file)?;
+            server::ensure_port_free(config.port)?;
             server::start(&config, &layout, &tools)?;
         }
         let lease = Lease::take(&layout.lease_file)?;

@@ -73,6 +73,17 @@ pub enum LocalClusterError {
         /// The socket path that would be used.
         path: PathBuf,
     },
+    /// Another process (often another checkout's cluster) listens on the port.
+    #[error(
+        "port {port} on 127.0.0.1 is taken{}; stop that cluster (`request-desk local-db --data-dir <its directory> --port {port} --stop`, \
+         or `just stop-db` in its checkout), or pick another port (`TEST_PG_PORT` for the test cluster, `--port` for `local-db`)",
+        .holder.as_ref().map_or(String::new(), |d| format!(" by the PostgreSQL cluster in {}", d.display()))
+    )]
+    PortTaken {
+        port: u16,
+        /// The data directory of the PostgreSQL that holds it, when one does.
+        holder: Option<PathBuf>,
+    },
     /// The cluster is already running, but on another port.
     #[error(
         "the PostgreSQL cluster in {data_dir} is already running on port {running}, not {wanted}; \

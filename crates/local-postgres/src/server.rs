@@ -116,6 +116,41 @@ fn shell_quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', r"'\''"))
 }
 
+/// Refuses to start on a port something else holds, naming the holder.
+pub(crate) fn ensure_port_free(port: u16) -> Result<(), LocalClusterError> {
+    match std::net::TcpListener::bind(("127.0.0.1", port)) {
+        Ok(_) => Ok(()),
+        Err(_) => Err(LocalClusterError::PortTaken {
+            port,
+            holder: cluster_on_port(port),
+        }),
+    }
+}
+
+/// The data directory of a running PostgreSQL started with `-p port`, from
+/// `/proc` (Linux; `None` elsewhere or when the port's holder is something else).
+pub(crate) fn cluster_on_port(port: u16) -> Option<std::path::PathBuf> {
+    let port = port.to_string();
+    std::fs::read_dir("/proc")
+        .ok()?
+        .flatten()
+        .find_map(|entry| {
+            let raw = std::fs::read(entry.path().join("cmdline")).ok()?;
+            let args: Vec<String> = raw
+                .split(|b| *b == 0)
+                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .collect();
+            let after = |flag: &str| {
+                args.iter()
+                    .position(|a| a == flag)
+                    .and_then(|i| args.get(i + 1))
+            };
+            (args.first()?.ends_with("postgres") && after("-p") == Some(&port))
+                .then(|| after("-D").map(std::path::PathBuf::from))
+                .flatten()
+        })
+}
+
 /// The port recorded in `postmaster.pid` (its fourth line).
 pub(crate) fn running_port(data_dir: &Path) -> Option<u16> {
     fs::read_to_string(data_dir.join("postmaster.pid"))
@@ -162,6 +197,20 @@ pub(crate) fn wait_until_ready(port: u16, tools: &Tools) -> Result<(), LocalClus
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_port_held_by_something_else_is_refused_by_name() {
+        let held = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = held.local_addr().unwrap().port();
+        let err = super::ensure_port_free(port).unwrap_err();
+        assert!(
+            matches!(err, LocalClusterError::PortTaken { port: p, holder: None } if p == port),
+            "{err}"
+        );
+        assert!(err.to_string().contains("TEST_PG_PORT"), "{err}");
+        drop(held);
+        assert!(super::ensure_port_free(port).is_ok());
+    }
     use super::*;
 
     #[test]
