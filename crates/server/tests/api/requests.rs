@@ -204,7 +204,7 @@ async fn a_full_date_is_a_conflict_with_its_numbers() {
     );
     assert_eq!(
         err["details"],
-        json!({"date": date, "capacity": 1, "used": 1})
+        json!({"date": date, "capacity": 1, "used": 1, "held": 0, "freesAt": null})
     );
 }
 
