@@ -100,6 +100,11 @@ bench:
     cargo build --release -p request-desk-server -p request-desk-bench
     ulimit -n 250000 2>/dev/null || true; target/release/request-desk-bench suite --connections 1000,10000,50000 --bookings 500 --wait-quiet-secs 300 --json target/bench/report.json --markdown docs/benchmarks.md --command "just bench"
 
+# The soak (release build, about 11 minutes): 10 minutes of steady bookings, holds and cancellations with 5,000 hub viewers, a tenth reconnecting every minute; fails if the server's memory, descriptors, threads, hub tasks or database connections grow from the middle to the end beyond their allowance. Not part of `just test`.
+soak *ARGS:
+    cargo build --release -p request-desk-server -p request-desk-bench
+    ulimit -n 20000 2>/dev/null || true; target/release/request-desk-bench soak --fd-limit 20000 {{ARGS}}
+
 # A short benchmark (1,000 connections, 200 bookings, 24 people with and without holds) that runs in well under two minutes once built; prints the table.
 bench-quick:
     cargo build --release -p request-desk-server -p request-desk-bench

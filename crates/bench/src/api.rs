@@ -64,7 +64,8 @@ pub enum HoldTaken {
 /// Outcome of `POST /api/requests`, told apart by the error code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Submitted {
-    Created,
+    /// 201, with the request's id.
+    Created(i64),
     /// 409 `capacity_full`.
     Full,
     /// 409 `hold_expired`.
@@ -254,12 +255,31 @@ impl Api {
             .await?;
         let status = r.status().as_u16();
         let body = r.bytes().await.unwrap_or_default();
+        if status == 201 {
+            let v: Value = serde_json::from_slice(&body)?;
+            return v["id"]
+                .as_i64()
+                .map(Submitted::Created)
+                .context("POST /api/requests answered 201 without an id");
+        }
         Ok(match (status, error_code(&body).as_deref()) {
-            (201, _) => Submitted::Created,
             (409, Some("capacity_full")) => Submitted::Full,
             (409, Some("hold_expired")) => Submitted::HoldExpired,
             (other, _) => Submitted::Other(other),
         })
+    }
+
+    /// `POST /api/requests/{id}/cancel`; the status code.
+    pub async fn cancel(&self, token: &str, id: i64) -> anyhow::Result<u16> {
+        let r = self
+            .http
+            .post(format!("{}/api/requests/{id}/cancel", self.base))
+            .bearer_auth(token)
+            .send()
+            .await?;
+        let status = r.status().as_u16();
+        let _ = r.bytes().await;
+        Ok(status)
     }
 
     /// `POST /api/holds` for `date`.

@@ -563,7 +563,7 @@ async fn workload(
             r.submissions += 1;
             submit_latency.record_ns(ns);
             match s {
-                Submitted::Created => r.booked += 1,
+                Submitted::Created(_) => r.booked += 1,
                 Submitted::Full => r.failed_capacity += 1,
                 Submitted::HoldExpired => r.hold_expired += 1,
                 Submitted::Other(status) => {

@@ -15,6 +15,7 @@ mod phases;
 mod procfs;
 mod report;
 mod server;
+mod soak;
 mod stats;
 
 use std::path::PathBuf;
@@ -55,6 +56,54 @@ enum Cmd {
     Logins(Opts),
     /// Pick, type and submit without and with holds; holds/s; `used + held ≤ capacity` checked throughout.
     Holds(Opts),
+    /// Minutes of steady bookings, holds and hub churn; fails if the server's
+    /// memory, descriptors, threads, tasks or database connections keep growing.
+    Soak(SoakCmd),
+}
+
+#[derive(Debug, Args)]
+struct SoakCmd {
+    #[command(flatten)]
+    opts: Opts,
+    #[command(flatten)]
+    soak: SoakArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+struct SoakArgs {
+    /// How long the soak runs, in seconds.
+    #[arg(long, default_value_t = 600)]
+    soak_seconds: u64,
+    /// Hub viewers kept open (WebSockets, negotiated).
+    #[arg(long, default_value_t = 5_000)]
+    soak_viewers: usize,
+    /// Viewer groups; one group reconnects every `--soak-churn-seconds`.
+    #[arg(long, default_value_t = 10)]
+    soak_groups: usize,
+    /// Seconds between two reconnecting groups (and between two samples).
+    #[arg(long, default_value_t = 60)]
+    soak_churn_seconds: u64,
+    /// People booking, each with an account of their own.
+    #[arg(long, default_value_t = 8)]
+    soak_workers: usize,
+    /// Each person picks, types and submits once per this many ms.
+    #[arg(long, default_value_t = 500)]
+    soak_cycle_ms: u64,
+    /// Dates they book (capacity `--soak-capacity` each).
+    #[arg(long, default_value_t = 14)]
+    soak_dates: usize,
+    /// Capacity of each soak date.
+    #[arg(long, default_value_t = 20)]
+    soak_capacity: i64,
+    /// Bookings each person keeps before cancelling the oldest.
+    #[arg(long, default_value_t = 20)]
+    soak_keep: usize,
+    /// Every this many picks, the person leaves the hold to expire (0: never).
+    #[arg(long, default_value_t = 10)]
+    soak_abandon_every: u64,
+    /// Where to write the soak's JSON (every sample).
+    #[arg(long, default_value = "target/bench/soak.json")]
+    soak_json: PathBuf,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -239,6 +288,19 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let none = Phases::NONE;
     let (opts, phases) = match cli.command {
+        Cmd::Soak(SoakCmd { mut opts, soak }) => {
+            // Holds left to expire should expire within the soak.
+            if !opts.server_env.iter().any(|(k, _)| k == "HOLD_TTL_SECONDS") {
+                opts.server_env
+                    .push(("HOLD_TTL_SECONDS".into(), "20".into()));
+            }
+            // Before any thread or child exists, so all inherit it.
+            procfs::raise_fd_limit(opts.fd_limit);
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            return runtime.block_on(run_soak(opts, soak));
+        }
         Cmd::Suite(o) => {
             let holds = !o.skip_holds;
             (
@@ -407,6 +469,76 @@ async fn run(opts: Opts, phases: Phases, fd_limit: u64) -> anyhow::Result<()> {
         anyhow::bail!("the holds phase failed: {}", h.problems.join("; "));
     }
     Ok(())
+}
+
+async fn run_soak(opts: Opts, args: SoakArgs) -> anyhow::Result<()> {
+    let setup = start(&opts).await?;
+    let result = soak_on(&opts, &args, &setup).await;
+    if let Some(server) = setup.server {
+        server.stop().await;
+    }
+    if let Some(db) = &setup.db {
+        if let Err(e) = db.drop_now().await {
+            eprintln!("bench: could not drop {}: {e:#}", db.name);
+        }
+    }
+    let result = result?;
+    if let Some(dir) = args.soak_json.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(&args.soak_json, serde_json::to_vec_pretty(&result)?)?;
+    println!("{}", soak::table(&result));
+    eprintln!("bench: every sample in {}", args.soak_json.display());
+    anyhow::ensure!(
+        result.problems.is_empty(),
+        "the soak failed: {}",
+        result.problems.join("; ")
+    );
+    Ok(())
+}
+
+async fn soak_on(opts: &Opts, args: &SoakArgs, setup: &Setup) -> anyhow::Result<soak::SoakResult> {
+    let api = Api::new(&setup.base, api::client(usize::MAX));
+    let admin = api.login("admin@example.com", "demo-password").await?;
+    let settings = api.public_settings().await?;
+    api.configure(&admin, &settings, args.soak_capacity, 365)
+        .await?;
+    let today = api.public_settings().await?.today;
+    let dates: Vec<Date> = (1..=args.soak_dates.max(1))
+        .map(|i| day(today, i))
+        .collect();
+    let run_id = rand::random::<u32>();
+    let workers = sign_in(&api, run_id, 0..args.soak_workers.max(1)).await?;
+    let viewers = sign_in(
+        &api,
+        run_id,
+        workers.len()..workers.len() + opts.users.max(1),
+    )
+    .await?;
+    eprintln!(
+        "bench: soak for {} s: {} people over {} dates of capacity {}, {} viewers, a group of {} reconnecting every {} s",
+        args.soak_seconds,
+        workers.len(),
+        dates.len(),
+        args.soak_capacity,
+        args.soak_viewers,
+        args.soak_viewers.div_ceil(args.soak_groups.max(1)),
+        args.soak_churn_seconds
+    );
+    let plan = soak::SoakPlan {
+        duration: Duration::from_secs(args.soak_seconds),
+        viewers: args.soak_viewers,
+        groups: args.soak_groups,
+        churn_every: Duration::from_secs(args.soak_churn_seconds.max(1)),
+        workers: workers.len(),
+        cycle: Duration::from_millis(args.soak_cycle_ms.max(1)),
+        keep: args.soak_keep,
+        abandon_every: args.soak_abandon_every,
+        dates,
+        base: setup.base.clone(),
+        seed: opts.hold_seed,
+    };
+    soak::soak(plan, &api, workers, viewers, setup.db.as_ref()).await
 }
 
 /// Registers requesters `bench-<run>-<i>` for `range` and signs them in, four at a time.

@@ -13,6 +13,7 @@ pub mod error;
 pub mod live;
 pub mod metrics;
 pub mod openapi;
+pub mod process;
 pub mod rate_limit;
 pub mod routes;
 pub mod seed;

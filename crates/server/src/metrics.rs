@@ -11,6 +11,8 @@ use prometheus::{
     IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
+use crate::process::ProcessMetrics;
+
 /// Every metric the server exports.
 #[derive(Debug, Clone)]
 pub struct Metrics {
@@ -36,6 +38,8 @@ pub struct Metrics {
     pub hub_connection_limit: IntGauge,
     /// Hub connections refused at a cap, by cap (`instance_cap`, `user_cap`).
     pub hub_refused: IntCounterVec,
+    /// Memory, descriptors, threads and tasks of this process.
+    pub process: ProcessMetrics,
 }
 
 /// The change stream's metrics.
@@ -248,6 +252,8 @@ impl Metrics {
         ] {
             registry.register(m).expect("unique metric names");
         }
+        let process = ProcessMetrics::new();
+        process.register(&registry);
         Metrics {
             registry,
             http_requests,
@@ -264,6 +270,7 @@ impl Metrics {
             holds_expired,
             hub_connection_limit,
             hub_refused,
+            process,
         }
     }
 

@@ -297,6 +297,11 @@ impl<A: HubApp> Hub<A> {
         self.inner.tasks.wait().await;
     }
 
+    /// Connection tasks alive (every transport's, and those still closing).
+    pub fn tasks(&self) -> usize {
+        self.inner.tasks.len()
+    }
+
     /// Whether [`shutdown`](Self::shutdown) was called.
     pub fn is_shutting_down(&self) -> bool {
         self.inner.shutdown.is_cancelled()

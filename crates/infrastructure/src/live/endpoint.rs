@@ -301,6 +301,11 @@ impl Hub {
         self.engine.open_connections()
     }
 
+    /// Connection tasks alive (each connection's, and those still closing).
+    pub fn tasks(&self) -> usize {
+        self.engine.tasks()
+    }
+
     /// Whether the shutdown has begun.
     pub fn is_shutting_down(&self) -> bool {
         self.engine.is_shutting_down()

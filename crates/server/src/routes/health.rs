@@ -88,6 +88,7 @@ pub async fn metrics(
     pools: web::Data<Pools>,
     db: web::Data<Arc<DbHealth>>,
 ) -> HttpResponse {
+    metrics.process.refresh(hub.tasks());
     for (transport, count) in hub.open_connections() {
         metrics
             .hub_connections
