@@ -95,6 +95,10 @@ web-if-node:
 stop-db:
     @if [ -x "{{server_bin}}" ]; then "{{server_bin}}" local-db --stop; "{{server_bin}}" local-db --test --stop; else echo "no request-desk binary at {{server_bin}}: nothing was started by it"; fi
 
+# The release binary, with the web client and the API reference built into it: target/release/request-desk serves the whole product from any directory with only DATABASE_URL and JWT_SECRET set (WEB_DIST_DIR still overrides).
+release: web
+    cargo build --release {{features}} --bin request-desk
+
 # Benchmark suite (release build): 1,000, 10,000 and 50,000 hub connections (50,000 only where the open-file limit can be raised), 500 contended bookings, availability, refetch stampede; rewrites docs/benchmarks.md.
 bench:
     cargo build --release -p request-desk-server -p request-desk-bench

@@ -4,7 +4,6 @@
 //! domain port.
 
 use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use actix_http::HttpService;
@@ -131,7 +130,8 @@ pub struct ServerSettings {
     pub hold_ttl: HoldTtl,
     pub bind_addr: String,
     pub seed_demo: bool,
-    pub web_dist: Option<PathBuf>,
+    /// Where the web client comes from.
+    pub web_client: crate::web_client::WebClient,
     pub hub: HubConfig,
     /// `CORS_ALLOWED_ORIGINS`; empty → same origin only.
     pub cors: crate::cors::AllowedOrigins,
@@ -150,7 +150,7 @@ impl std::fmt::Debug for ServerSettings {
             hold_ttl,
             bind_addr,
             seed_demo,
-            web_dist,
+            web_client,
             hub,
             cors,
         } = self;
@@ -163,7 +163,7 @@ impl std::fmt::Debug for ServerSettings {
             .field("hold_ttl", hold_ttl)
             .field("bind_addr", bind_addr)
             .field("seed_demo", seed_demo)
-            .field("web_dist", web_dist)
+            .field("web_client", web_client)
             .field("hub", hub)
             .field("cors", cors)
             .finish()
@@ -175,6 +175,7 @@ pub struct Application {
     addr: SocketAddr,
     server: Server,
     hub: Hub,
+    http_connections: crate::drain::HttpConnections,
 }
 
 impl std::fmt::Debug for Application {
@@ -299,10 +300,17 @@ impl Application {
             .with_context(|| format!("binding {}", settings.bind_addr))?;
         let addr = listener.local_addr()?;
         let server_hub = hub.clone();
-        let web_dist = settings.web_dist.clone();
+        let web_client = settings.web_client.clone();
         let cors = settings.cors.clone();
         let upgrade_hub = hub.clone();
-        let server = actix_server::Server::build()
+        let builder = actix_server::Server::build();
+        // Tells each connection when the server stops, so that kept-alive
+        // ones close instead of waiting out the shutdown timeout (what
+        // actix-web's `HttpServer` wires, and `HttpService::build` does not).
+        let stopping = builder.graceful_shutdown_signal();
+        let http_connections = crate::drain::HttpConnections::default();
+        let counted = http_connections.clone();
+        let server = builder
             // Hub connections are long-lived: actix's default of 25,000 per worker would cap them.
             .max_concurrent_connections(MAX_CONNECTIONS_PER_WORKER)
             .disable_signals()
@@ -320,7 +328,7 @@ impl Application {
                     .app_data(health.clone())
                     .app_data(pools.clone())
                     .app_data(web::Data::new(db_health.clone()))
-                    .app_data(web::Data::new(crate::openapi::DocsPage(web_dist.clone())))
+                    .app_data(web::Data::new(crate::openapi::DocsPage(web_client.clone())))
                     .app_data(
                         web::JsonConfig::default()
                             .limit(MAX_BODY_BYTES)
@@ -341,9 +349,10 @@ impl Application {
                         from_fn(crate::cors::only_for_allowed),
                     ))
                     .wrap(from_fn(observe))
+                    .wrap(from_fn(crate::drain::close_connections_while_draining))
                     .configure(routes::configure)
                     .configure(|c| server_hub.configure(c))
-                    .configure(web_client::configure(web_dist.clone()))
+                    .configure(web_client::configure(web_client.clone()))
                     .default_service(web::to(|req: actix_web::HttpRequest| async move {
                         Err::<actix_web::HttpResponse, _>(ApiError::not_found(format!(
                             "no route for {} {}",
@@ -354,7 +363,14 @@ impl Application {
                 // What actix-web's `HttpServer` builds, plus the hub's upgrade
                 // hook: a WebSocket leaves the HTTP dispatcher (and its buffers)
                 // as soon as it is upgraded.
+                let stopping = stopping.clone();
+                let counted = counted.clone();
                 HttpService::build()
+                    .on_connect_ext(move |_, extensions| counted.track(extensions))
+                    .graceful_shutdown_signal(move || {
+                        let stopping = stopping.clone();
+                        async move { stopping.notified().await }
+                    })
                     .local_addr(addr)
                     .upgrade(upgrade_hub.engine().websocket_upgrade())
                     .finish(map_config(
@@ -365,7 +381,12 @@ impl Application {
                     .tcp()
             })?
             .run();
-        Ok(Application { addr, server, hub })
+        Ok(Application {
+            addr,
+            server,
+            hub,
+            http_connections,
+        })
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -382,12 +403,16 @@ impl Application {
     pub async fn run_until_signalled(self) -> std::io::Result<()> {
         let handle = self.server.handle();
         let hub = self.hub.clone();
+        let http = self.http_connections.clone();
         actix_web::rt::spawn(async move {
             shutdown_signal().await;
-            tracing::info!("shutting down: closing hub connections");
+            tracing::info!("shutting down: draining (hub clients reconnect elsewhere, HTTP connections close after their next response)");
             hub.shutdown();
-            // Let the writers send their farewells, within reason.
-            let _ = tokio::time::timeout(std::time::Duration::from_secs(5), hub.closed()).await;
+            crate::drain::drained(&hub, &http).await;
+            tracing::info!(
+                open_http_connections = http.open(),
+                "drained; stopping the listener"
+            );
             handle.stop(true).await;
         });
         self.server.await
@@ -470,7 +495,7 @@ mod tests {
             hold_ttl: HoldTtl::DEFAULT,
             bind_addr: "127.0.0.1:0".into(),
             seed_demo: false,
-            web_dist: None,
+            web_client: crate::web_client::WebClient::None,
             hub: HubConfig::default(),
             cors: Default::default(),
         };

@@ -9,6 +9,7 @@ pub mod booking_gate;
 pub mod config;
 pub mod cors;
 pub mod db_health;
+pub mod drain;
 pub mod error;
 pub mod live;
 pub mod metrics;

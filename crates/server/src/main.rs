@@ -7,6 +7,7 @@ use request_desk_infrastructure::postgres::{self, PoolConfig};
 use request_desk_local_postgres::{Databases, LocalCluster, LocalClusterConfig};
 use request_desk_server::config::{self, Cli, Command};
 use request_desk_server::test_databases;
+use request_desk_server::web_client::WebClient;
 use request_desk_server::{seed, telemetry, Application, ServerSettings};
 
 fn main() -> anyhow::Result<()> {
@@ -76,10 +77,10 @@ fn main() -> anyhow::Result<()> {
         (None, true) => config::dev_secret(&local_db_dir)?,
         (None, false) => bail!("JWT_SECRET must be set (at least 16 characters) when DATABASE_URL is set; see .env.example"),
     };
-    let web_dist = config
-        .web_dist_dir
-        .clone()
-        .unwrap_or_else(|| config::checkout_dir().join("web/dist"));
+    let web_client = WebClient::choose(
+        config.web_dist_dir.clone(),
+        config::checkout_dir().join("web/dist"),
+    );
     let settings = ServerSettings {
         database_url,
         pool_size: config.database_pool_size,
@@ -90,7 +91,7 @@ fn main() -> anyhow::Result<()> {
             .context("HOLD_TTL_SECONDS must be between 1 and 86400")?,
         bind_addr: config.bind_addr.clone(),
         seed_demo: config.seed_demo || config.dev_mode(),
-        web_dist: Some(web_dist.clone()),
+        web_client: web_client.clone(),
         hub: config.hub(),
         cors: request_desk_server::cors::AllowedOrigins::new(config.cors_allowed_origins.clone()),
     };
@@ -102,7 +103,9 @@ fn main() -> anyhow::Result<()> {
         if config.dev_mode() {
             println!("  open {url}/ and sign in as alice@example.com / {} (also bob@, designer@, admin@example.com)", seed::DEMO_PASSWORD);
         }
-        if !web_dist.join("index.html").is_file() {
+        if web_client.is_built() {
+            println!("  web client: {}", web_client.describe());
+        } else {
             println!("  the web client is not built: run `just web` to build it (the API works without it)");
         }
         app.run_until_signalled().await.context("serving")

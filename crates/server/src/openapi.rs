@@ -8,8 +8,6 @@
 //! [`CommonErrors`]; each handler lists the ones particular to it. The hub's
 //! event payloads are components too, so clients type them from one source.
 
-use std::path::PathBuf;
-
 use actix_files::NamedFile;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
@@ -20,6 +18,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::error::{ApiError, ErrorBody};
 use crate::routes::{self, Endpoint};
+use crate::web_client::{embedded, WebClient};
 
 #[derive(Debug, OpenApi)]
 #[openapi(
@@ -214,7 +213,7 @@ fn add_links(doc: &mut Value) {
 
 /// Where the built API reference lives (`web/dist/api-docs`).
 #[derive(Debug, Clone)]
-pub struct DocsPage(pub Option<PathBuf>);
+pub struct DocsPage(pub WebClient);
 
 pub fn endpoints() -> Vec<Endpoint> {
     vec![
@@ -237,12 +236,19 @@ pub async fn openapi_json() -> HttpResponse {
         (status = 404, description = "`not_found`: the web client (which carries the page) is not built", body = ErrorBody),
     ))]
 pub async fn docs(req: HttpRequest, page: web::Data<DocsPage>) -> Result<HttpResponse, ApiError> {
-    let index = page.0.as_ref().map(|dir| dir.join("api-docs/index.html"));
-    match index.filter(|i| i.is_file()) {
-        Some(index) => Ok(NamedFile::open_async(index)
-            .await
-            .map_err(|e| ApiError::internal(&e))?
-            .into_response(&req)),
+    const PAGE: &str = "api-docs/index.html";
+    let found = match &page.0 {
+        WebClient::Dir(dir) if dir.join(PAGE).is_file() => Some(
+            NamedFile::open_async(dir.join(PAGE))
+                .await
+                .map_err(|e| ApiError::internal(&e))?
+                .into_response(&req),
+        ),
+        WebClient::Embedded => embedded::page::<embedded::Dist>(&req, PAGE),
+        WebClient::Dir(_) | WebClient::None => None,
+    };
+    match found {
+        Some(res) => Ok(res),
         None => Err(ApiError::not_found(
             "the API reference is part of the web client: build it with `just web`; \
              the document itself is at /api/openapi.json",

@@ -120,7 +120,11 @@ export async function localDb(dataDir, port, ...extra) {
   return stdout.trim();
 }
 
-export async function startServer({ port, databaseUrl, jwtSecret }) {
+/**
+ * `onOutput`, if given, gets every chunk the server writes (stdout and
+ * stderr), for a test that needs more of the log than `output` keeps.
+ */
+export async function startServer({ port, databaseUrl, jwtSecret, onOutput }) {
   const child = spawn(serverBinary(), [], {
     env: {
       ...process.env,
@@ -139,11 +143,12 @@ export async function startServer({ port, databaseUrl, jwtSecret }) {
     output.push(text);
     if (output.length > 400) output.splice(0, output.length - 400);
     if (text.includes("listening on http://")) listening = true;
+    onOutput?.(text);
     if (process.env.TEST_LOG) process.stderr.write(text);
   };
   child.stdout.on("data", onData);
   child.stderr.on("data", onData);
-  const exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
+  const exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal, at: Date.now() })));
   let exitInfo = null;
   exited.then((info) => {
     exitInfo = info;
@@ -174,6 +179,12 @@ export async function startServer({ port, databaseUrl, jwtSecret }) {
     baseUrl,
     port,
     output,
+    /** Resolves with `{code, signal, at}` (`at`: `Date.now()` when the process exited). */
+    exited,
+    /** Sends `name` (e.g. "SIGTERM") to the process and returns at once; `exited` tells when it is gone. */
+    signal(name) {
+      if (!exitInfo) child.kill(name);
+    },
     /** Graceful stop (SIGTERM), then SIGKILL if it lingers. */
     async stop() {
       if (exitInfo) return;

@@ -60,10 +60,25 @@ pub struct Pools {
     pub health: PgStore,
 }
 
-/// The database answers (on the probe's own connection).
+/// The database answers (on the probe's own connection) and the instance
+/// is not draining: from SIGTERM on it answers 503, so that load balancers
+/// stop sending to it while it finishes what it has.
 #[utoipa::path(get, path = "/health/ready", operation_id = "ready", tag = "operations",
-    responses((status = 200, description = "Ready", body = Readiness)))]
-pub async fn ready(health: web::Data<HealthCheck>) -> Result<HttpResponse, ApiError> {
+    responses(
+        (status = 200, description = "Ready", body = Readiness),
+        (status = 503, description = "`service_unavailable`: the database does not answer, or the instance is shutting down", body = crate::error::ErrorBody),
+    ))]
+pub async fn ready(
+    health: web::Data<HealthCheck>,
+    hub: web::Data<Hub>,
+) -> Result<HttpResponse, ApiError> {
+    if hub.is_shutting_down() {
+        return Err(ApiError::new(
+            actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
+            "service_unavailable",
+            "this instance is shutting down; another one takes over",
+        ));
+    }
     let store = health.store.clone();
     let result = web::block(move || store.ping()).await?;
     health.state.record(result.is_ok());

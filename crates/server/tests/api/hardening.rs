@@ -733,7 +733,10 @@ async fn a_path_with_no_method_is_a_404_even_where_the_web_client_is_served() {
     let dist = std::env::temp_dir().join(format!("request-desk-dist-{}", std::process::id()));
     std::fs::create_dir_all(&dist).unwrap();
     std::fs::write(dist.join("index.html"), "<!doctype html><title>t</title>").unwrap();
-    let app = TestApp::spawn_configured(|s| s.web_dist = Some(dist.clone())).await;
+    let app = TestApp::spawn_configured(|s| {
+        s.web_client = request_desk_server::web_client::WebClient::Dir(dist.clone())
+    })
+    .await;
     for method in [reqwest::Method::PUT, reqwest::Method::DELETE] {
         let r = app
             .client

@@ -93,7 +93,7 @@ pub fn settings(db: &TestDatabase) -> ServerSettings {
         hold_ttl: request_desk_domain::hold::HoldTtl::DEFAULT,
         bind_addr: "127.0.0.1:0".into(),
         seed_demo: true,
-        web_dist: None,
+        web_client: request_desk_server::web_client::WebClient::None,
         hub: HubConfig::default(),
         cors: Default::default(),
     }

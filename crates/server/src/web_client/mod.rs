@@ -16,9 +16,15 @@
 //! `immutable`, while `index.html` (and every client route that falls back to
 //! it) is `no-cache`, so a new build is picked up on the next load. Source
 //! maps (`*.map`) are never served, even if a build left them in `dist`.
+//!
+//! Where it comes from ([`WebClient`]): `WEB_DIST_DIR` when set; else, in a
+//! release build that carries one, the client embedded at build time
+//! ([`embedded`]); else the checkout's `web/dist`.
 
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
+
+pub mod embedded;
 
 use actix_files::{Files, NamedFile};
 use actix_web::body::{BoxBody, EitherBody, MessageBody};
@@ -70,14 +76,7 @@ fn precompressed(dist: &Path, req: &ServiceRequest) -> Option<(PathBuf, PathBuf,
         return None;
     }
     let relative = req.path().strip_prefix('/')?;
-    let plain = |segment: &str| {
-        !segment.is_empty()
-            && !segment.starts_with('.')
-            && segment
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-    };
-    if !relative.split('/').all(plain) {
+    if !plain_path(relative) {
         return None;
     }
     let (encoding, suffix) = match req
@@ -139,9 +138,66 @@ async fn delivery(
     Ok(res)
 }
 
-pub fn configure(dist: Option<PathBuf>) -> impl FnOnce(&mut web::ServiceConfig) {
-    move |cfg| match dist.filter(|d| d.join("index.html").is_file()) {
-        Some(dist) => {
+/// Where the web client is served from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WebClient {
+    /// No client: `/` explains how to build one.
+    None,
+    /// A build on disk (`WEB_DIST_DIR`, or the checkout's `web/dist`).
+    Dir(PathBuf),
+    /// The build embedded in this binary ([`embedded::Dist`]).
+    Embedded,
+}
+
+impl WebClient {
+    /// `WEB_DIST_DIR` if set; else the embedded build, in a release binary
+    /// that has one; else `checkout_dist`.
+    pub fn choose(configured: Option<PathBuf>, checkout_dist: PathBuf) -> WebClient {
+        match configured {
+            Some(dir) => WebClient::Dir(dir),
+            None if cfg!(not(debug_assertions)) && embedded::has_client::<embedded::Dist>() => {
+                WebClient::Embedded
+            }
+            None => WebClient::Dir(checkout_dist),
+        }
+    }
+
+    /// Whether there is a client to serve.
+    pub fn is_built(&self) -> bool {
+        match self {
+            WebClient::None => false,
+            WebClient::Dir(dir) => dir.join("index.html").is_file(),
+            WebClient::Embedded => embedded::has_client::<embedded::Dist>(),
+        }
+    }
+
+    /// Where it comes from, for the start-up line.
+    pub fn describe(&self) -> String {
+        match self {
+            WebClient::None => "none".into(),
+            WebClient::Dir(dir) => dir.display().to_string(),
+            WebClient::Embedded => "built into this binary".into(),
+        }
+    }
+}
+
+/// Whether every segment of a relative path is plain (no `.`/`..`, no empty
+/// segment, only `[A-Za-z0-9._-]`), so that it can only name a file inside
+/// the build.
+fn plain_path(relative: &str) -> bool {
+    relative.split('/').all(|segment| {
+        !segment.is_empty()
+            && !segment.starts_with('.')
+            && segment
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+    })
+}
+
+pub fn configure(client: WebClient) -> impl FnOnce(&mut web::ServiceConfig) {
+    move |cfg| match client {
+        WebClient::Embedded => embedded::configure::<embedded::Dist>(cfg),
+        WebClient::Dir(dist) if dist.join("index.html").is_file() => {
             let index = dist.join("index.html");
             let root: Rc<Path> = Rc::from(dist.as_path());
             cfg.service(
@@ -171,7 +227,7 @@ pub fn configure(dist: Option<PathBuf>) -> impl FnOnce(&mut web::ServiceConfig) 
                     ),
             );
         }
-        None => {
+        WebClient::Dir(_) | WebClient::None => {
             cfg.route("/", web::get().to(not_built));
         }
     }
@@ -241,7 +297,8 @@ mod tests {
     #[actix_web::test]
     async fn hashed_assets_are_immutable_and_compressed_and_the_index_is_revalidated() {
         let dir = dist();
-        let app = test::init_service(App::new().configure(configure(Some(dir.clone())))).await;
+        let app =
+            test::init_service(App::new().configure(configure(WebClient::Dir(dir.clone())))).await;
 
         // no copy compressed ahead: compressed as it is sent
         let res = get(&app, "/assets/lazy-def456.js", Some("gzip")).await;
@@ -266,7 +323,8 @@ mod tests {
     #[actix_web::test]
     async fn copies_compressed_by_the_build_are_sent_as_they_are_in_the_negotiated_encoding() {
         let dir = dist();
-        let app = test::init_service(App::new().configure(configure(Some(dir.clone())))).await;
+        let app =
+            test::init_service(App::new().configure(configure(WebClient::Dir(dir.clone())))).await;
         let path = "/assets/index-abc123.js";
         let plain = get(&app, path, None).await;
         assert_eq!(plain.status(), StatusCode::OK);
@@ -344,7 +402,8 @@ mod tests {
     #[actix_web::test]
     async fn source_maps_are_not_served_and_reserved_paths_stay_json_404s() {
         let dir = dist();
-        let app = test::init_service(App::new().configure(configure(Some(dir.clone())))).await;
+        let app =
+            test::init_service(App::new().configure(configure(WebClient::Dir(dir.clone())))).await;
         for path in ["/assets/index-abc123.js.map", "/api/nothing-here"] {
             let req = test::TestRequest::get().uri(path).to_request();
             let res = test::call_service(&app, req).await;
