@@ -14,6 +14,7 @@ mod hub;
 mod phases;
 mod procfs;
 mod report;
+mod scale;
 mod server;
 mod soak;
 mod stats;
@@ -87,7 +88,7 @@ struct SoakArgs {
     #[arg(long, default_value_t = 8)]
     soak_workers: usize,
     /// Each person picks, types and submits once per this many ms.
-    #[arg(long, default_value_t = 500)]
+    #[arg(long, default_value_t = 1000)]
     soak_cycle_ms: u64,
     /// Dates they book (capacity `--soak-capacity` each).
     #[arg(long, default_value_t = 14)]
@@ -131,6 +132,12 @@ struct Opts {
     /// e.g. `MALLOC_MMAP_THRESHOLD_=1048576`.
     #[arg(long, value_parser = parse_env)]
     server_env: Vec<(String, String)>,
+
+    /// With `delivery`: run it over each of these numbers of instances on one
+    /// database (e.g. 1,3), the first `--connections` count spread over
+    /// them and the bookings through the first; prints the scale-out table.
+    #[arg(long, value_delimiter = ',', default_value = "1")]
+    instances: Vec<usize>,
 
     /// Hub connection counts to measure, e.g. 1000,10000,50000.
     #[arg(long, value_delimiter = ',', default_value = "1000,10000")]
@@ -288,6 +295,13 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let none = Phases::NONE;
     let (opts, phases) = match cli.command {
+        Cmd::Delivery(opts) if opts.instances != [1] => {
+            procfs::raise_fd_limit(opts.fd_limit);
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            return runtime.block_on(run_scale(opts));
+        }
         Cmd::Soak(SoakCmd { mut opts, soak }) => {
             // Holds left to expire should expire within the soak.
             if !opts.server_env.iter().any(|(k, _)| k == "HOLD_TTL_SECONDS") {
@@ -366,6 +380,23 @@ fn main() -> anyhow::Result<()> {
     runtime.block_on(run(opts, phases, fd_limit))
 }
 
+/// The server binary: `--server-bin`, else `request-desk` next to this one.
+fn server_bin(opts: &Opts) -> anyhow::Result<PathBuf> {
+    let bin = match &opts.server_bin {
+        Some(b) => b.clone(),
+        None => std::env::current_exe()?
+            .parent()
+            .context("bench binary directory")?
+            .join("request-desk"),
+    };
+    anyhow::ensure!(
+        bin.is_file(),
+        "{} not found: build it (cargo build --release --bin request-desk) or pass --server-bin / --url",
+        bin.display()
+    );
+    Ok(bin)
+}
+
 struct Setup {
     server: Option<Server>,
     db: Option<Database>,
@@ -384,18 +415,7 @@ async fn start(opts: &Opts) -> anyhow::Result<Setup> {
             pid: opts.server_pid,
         });
     }
-    let bin = match &opts.server_bin {
-        Some(b) => b.clone(),
-        None => std::env::current_exe()?
-            .parent()
-            .context("bench binary directory")?
-            .join("request-desk"),
-    };
-    anyhow::ensure!(
-        bin.is_file(),
-        "{} not found: build it (cargo build --release --bin request-desk) or pass --server-bin / --url",
-        bin.display()
-    );
+    let bin = server_bin(opts)?;
     let (server_url, database) = match &opts.database_url {
         Some(u) => (
             u.clone(),
@@ -469,6 +489,113 @@ async fn run(opts: Opts, phases: Phases, fd_limit: u64) -> anyhow::Result<()> {
         anyhow::bail!("the holds phase failed: {}", h.problems.join("; "));
     }
     Ok(())
+}
+
+async fn run_scale(mut opts: Opts) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        opts.url.is_none(),
+        "--instances starts its own servers over one database: leave out --url"
+    );
+    anyhow::ensure!(
+        opts.instances.iter().all(|n| (1..=16).contains(n)),
+        "--instances: counts from 1 to 16"
+    );
+    // One secret for every instance: a token from one is good on the others.
+    if !opts.server_env.iter().any(|(k, _)| k == "JWT_SECRET") {
+        let secret: String = (0..40)
+            .map(|_| char::from(b'a' + rand::random::<u8>() % 26))
+            .collect();
+        opts.server_env.push(("JWT_SECRET".into(), secret));
+    }
+    let setup = start(&opts).await?;
+    let mut extra = Vec::new();
+    let result = scale_on(&opts, &setup, &mut extra).await;
+    for server in extra {
+        server.stop().await;
+    }
+    if let Some(server) = setup.server {
+        server.stop().await;
+    }
+    if let Some(db) = &setup.db {
+        if let Err(e) = db.drop_now().await {
+            eprintln!("bench: could not drop {}: {e:#}", db.name);
+        }
+    }
+    let runs = result?;
+    if let Some(dir) = opts.json.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(&opts.json, serde_json::to_vec_pretty(&runs)?)?;
+    println!("{}", scale::table(&runs));
+    let problems: Vec<String> = runs.iter().flat_map(scale::problems).collect();
+    anyhow::ensure!(problems.is_empty(), "{}", problems.join("; "));
+    Ok(())
+}
+
+async fn scale_on(
+    opts: &Opts,
+    setup: &Setup,
+    extra: &mut Vec<Server>,
+) -> anyhow::Result<Vec<scale::ScaleResult>> {
+    let db = setup.db.as_ref().context("the bench's own database")?;
+    let bin = server_bin(opts)?;
+    let api = Api::new(&setup.base, api::client(usize::MAX));
+    let admin = api.login("admin@example.com", "demo-password").await?;
+    let settings = api.public_settings().await?;
+    api.configure(&admin, &settings, 100_000, 365).await?;
+    let today = api.public_settings().await?.today;
+    let tokens = sign_in(&api, rand::random::<u32>(), 0..opts.users.max(1)).await?;
+    let most = opts.instances.iter().copied().max().unwrap_or(1);
+    for i in 1..most {
+        let log = PathBuf::from(format!("target/bench/server-{i}.log"));
+        let server = Server::start(&bin, &db.url, opts.pool_size, &opts.server_env, log).await?;
+        eprintln!("bench: instance {i}: pid {} at {}", server.pid, server.url);
+        extra.push(server);
+    }
+    let all: Vec<scale::Instance> = std::iter::once(scale::Instance {
+        base: setup.base.clone(),
+        pid: setup.pid,
+    })
+    .chain(extra.iter().map(|s| scale::Instance {
+        base: s.url.clone(),
+        pid: Some(s.pid),
+    }))
+    .collect();
+    let viewers = opts.connections.first().copied().unwrap_or(1000);
+    let plan = scale::ScalePlan {
+        viewers,
+        probes: opts.probes,
+        interval: Duration::from_millis(opts.probe_gap_ms),
+        timeout: Duration::from_millis(opts.probe_timeout_ms),
+        concurrency: opts.connect_concurrency,
+        negotiate: !opts.skip_negotiate,
+        idle: Duration::from_secs_f64(opts.idle_secs),
+    };
+    let mut runs = Vec::new();
+    for (k, &n) in opts.instances.iter().enumerate() {
+        eprintln!(
+            "bench: {n} instance(s), {viewers} viewers in all, {} bookings",
+            plan.probes
+        );
+        let run = scale::scale(
+            &all[..n],
+            &plan,
+            &api.http,
+            tokens.clone(),
+            &tokens[0],
+            day(today, k + 1),
+        )
+        .await?;
+        eprintln!(
+            "bench:   commit → viewer p50 {:.1} ms, p99 {:.1} ms",
+            run.from_commit.p50_ms, run.from_commit.p99_ms
+        );
+        runs.push(run);
+        for instance in &all[..n] {
+            phases::wait_connections_drop(&Api::new(&instance.base, api.http.clone()), 0.0).await;
+        }
+    }
+    Ok(runs)
 }
 
 async fn run_soak(opts: Opts, args: SoakArgs) -> anyhow::Result<()> {

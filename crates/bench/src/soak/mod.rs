@@ -175,6 +175,17 @@ async fn sample(api: &Api, db: Option<&Database>, started: Instant) -> anyhow::R
     })
 }
 
+/// Counts the viewers of `swarm` that ended unasked, and keeps the first reasons.
+fn note_drops(swarm: &Swarm, dropped: &mut u64, reasons: &mut Vec<String>) {
+    let (count, why) = swarm.unexpected_ends();
+    *dropped += count;
+    for reason in why {
+        if reasons.len() < 5 && !reasons.contains(&reason) {
+            reasons.push(reason);
+        }
+    }
+}
+
 fn open_params(plan: &SoakPlan, group: usize, connections: usize) -> OpenParams {
     OpenParams {
         base: plan.base.clone(),
@@ -248,6 +259,7 @@ pub async fn soak(
     tokio::time::sleep(plan.cycle * 4).await;
     let mut samples = vec![sample(api, db, started).await?];
     let mut dropped = 0;
+    let mut drop_reasons = Vec::new();
     let mut group = 0;
     let mut tick = tokio::time::interval_at(
         tokio::time::Instant::now() + plan.churn_every,
@@ -271,7 +283,7 @@ pub async fn soak(
         samples.push(s);
         // A tenth (one group) reconnects.
         if let Some(old) = swarms[group].take() {
-            dropped += old.unexpected_ends().0;
+            note_drops(&old, &mut dropped, &mut drop_reasons);
             old.close().await;
         }
         let (fresh, report) = Swarm::open(
@@ -291,7 +303,7 @@ pub async fn soak(
         let _ = t.await;
     }
     for swarm in swarms.into_iter().flatten() {
-        dropped += swarm.unexpected_ends().0;
+        note_drops(&swarm, &mut dropped, &mut drop_reasons);
         swarm.close().await;
     }
 
@@ -348,6 +360,7 @@ pub async fn soak(
         samples,
         counts,
         first_failures,
+        drop_reasons,
         overbooked,
         problems,
     })

@@ -48,6 +48,8 @@ pub struct SoakResult {
     pub samples: Vec<Sample>,
     pub counts: Counts,
     pub first_failures: Vec<String>,
+    /// Why the server closed viewers (the first few distinct reasons).
+    pub drop_reasons: Vec<String>,
     /// Dates with more bookings than capacity at the end (must be none).
     pub overbooked: Vec<String>,
     pub problems: Vec<String>,
@@ -194,6 +196,18 @@ pub fn table(r: &SoakResult) -> String {
         c.holds, c.held_full, c.abandoned, c.booked, c.booked_full, c.hold_expired, c.cancelled,
         c.failures, c.reconnects, c.reconnect_failures, c.dropped_viewers
     ));
+    if !r.first_failures.is_empty() {
+        out.push_str(&format!(
+            "\nFirst failures: {}\n",
+            r.first_failures.join("; ")
+        ));
+    }
+    if !r.drop_reasons.is_empty() {
+        out.push_str(&format!(
+            "\nViewers closed by the server: {}\n",
+            r.drop_reasons.join("; ")
+        ));
+    }
     if r.problems.is_empty() {
         out.push_str("\nNothing grew from the middle to the end beyond its allowance.\n");
     } else {
