@@ -109,7 +109,11 @@ export interface paths {
     get: operations["live"];
   };
   "/health/ready": {
-    /** The database answers (on the probe's own connection). */
+    /**
+     * The database answers (on the probe's own connection) and the instance
+     * is not draining: from SIGTERM on it answers 503, so that load balancers
+     * stop sending to it while it finishes what it has.
+     */
     get: operations["ready"];
   };
   "/metrics": {
@@ -1788,7 +1792,11 @@ export interface operations {
       };
     };
   };
-  /** The database answers (on the probe's own connection). */
+  /**
+   * The database answers (on the probe's own connection) and the instance
+   * is not draining: from SIGTERM on it answers 503, so that load balancers
+   * stop sending to it while it finishes what it has.
+   */
   ready: {
     responses: {
       /** @description Ready */
@@ -1809,7 +1817,7 @@ export interface operations {
           "application/json": components["schemas"]["ErrorBody"];
         };
       };
-      /** @description `service_unavailable`: the database or a queue is busy; try again (`Retry-After`) */
+      /** @description `service_unavailable`: the database does not answer, or the instance is shutting down */
       503: {
         content: {
           "application/json": components["schemas"]["ErrorBody"];
