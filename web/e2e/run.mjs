@@ -63,6 +63,11 @@ async function page(email, options) {
   return opened_.page;
 }
 
+/** The server's today now (not when the run began: it may have crossed midnight). */
+async function today() {
+  return (await api.settings()).today;
+}
+
 function figure(name, value) {
   // a figure in the output, not a pass/fail
   console.log(`# FIGURE ${name}: ${value}`);
@@ -106,7 +111,8 @@ before(async () => {
     holdExpire: d(28),
     holdLast: d(1),
   });
-  dates.today = settings.today;
+  // No `dates.today`: a run may cross midnight (in the settings' time zone),
+  // after which the day it started on is in the past — ask `today()` when needed.
   assert.ok(dates.settings <= settings.maxDate, `test dates must be inside the booking window (${settings.maxDate})`);
 });
 
@@ -453,18 +459,48 @@ describe('holds', { concurrency: false }, () => {
     assert.equal(bHold.waiting(), 1, 'B’s hold is on the way too');
 
     await dayButton(a, dates.holdRace).click();
-    await a.locator('[data-testid="hold-status"][data-state="held"]').waitFor();
+    const aHeld = a.locator('[data-testid="hold-status"][data-state="held"]');
+    await aHeld.waitFor();
+    const heldUntil = (await aHeld.textContent()).match(/until (\d\d:\d\d)/)[1];
     assert.equal((await api.day(dates.holdRace)).held, 1);
     bHold.open();
     bSubmit.open();
     const rejected = await bResponse;
     assert.equal(rejected.status(), 409);
-    assert.equal((await rejected.json()).error, 'capacity_full');
-    const full = b.getByTestId('dueDate-error').or(b.getByTestId('selected-day-warning')).first();
-    await full.waitFor();
-    assert.match(await full.textContent(), /full/);
+    const refusal = await rejected.json();
+    assert.equal(refusal.error, 'capacity_full');
+    const aHold = (await api.as(ALICE, 'GET', '/api/holds')).find((h) => h.date === dates.holdRace);
+    assert.deepEqual(refusal.details, { date: dates.holdRace, capacity: 1, used: 0, held: 1, freesAt: aHold.expiresAt });
+    // a slot held, not booked: B is told so — and, from the refusal, when it may free up — not "full (0 of 1 booked)"
+    const told = await (
+      await b.waitForFunction(() => {
+        const text = document.querySelector('[data-testid="selected-day-warning"]')?.textContent ?? '';
+        return /may free up/.test(text) && text;
+      })
+    ).jsonValue();
+    assert.match(told, /has just been taken: its last slot is now held for someone who is filling in a request \(0 booked and 1 being booked, of 1\)/);
+    assert.match(told, new RegExp(`It may free up at ${heldUntil}, if they have not booked it by then`));
+    assert.doesNotMatch(told, /full|0 of 1 booked/);
 
-    // A, who picked first, submits afterwards — with the hold — and gets the slot
+    // A, who picked first, submits afterwards — with the hold — and gets the slot. The
+    // hold becomes the request, and the live update of that (held 0, used 1: full) is
+    // let reach A's page before the server's answer does: the day A has just booked
+    // must never read "has just become full" to A, not even for one render.
+    await a.evaluate(() => {
+      window.__dayWarnings = [];
+      new MutationObserver(() => {
+        for (const el of document.querySelectorAll('[data-testid="selected-day-warning"]')) window.__dayWarnings.push(el.textContent);
+      }).observe(document.body, { subtree: true, childList: true, characterData: true });
+    });
+    await a.route(
+      (url) => url.pathname === '/api/requests',
+      async (route) => {
+        if (route.request().method() !== 'POST') return route.continue();
+        const response = await route.fetch();
+        await waitForUsed(a, dates.holdRace, 1, 5000);
+        await route.fulfill({ response });
+      },
+    );
     await a.getByTestId('title-input').fill('A picked first');
     const aResponse = a.waitForResponse((r) => r.url().endsWith('/api/requests') && r.request().method() === 'POST');
     await a.getByTestId('submit-request').click();
@@ -472,6 +508,7 @@ describe('holds', { concurrency: false }, () => {
     assert.equal(booked.status(), 201);
     assert.equal(typeof JSON.parse(booked.request().postData()).holdId, 'number');
     await a.getByTestId('form-success').waitFor();
+    assert.deepEqual(await a.evaluate(() => window.__dayWarnings), [], 'no warning about the day one has just booked oneself');
     const truth = await api.day(dates.holdRace);
     assert.deepEqual({ used: truth.used, held: truth.held, status: truth.status }, { used: 1, held: 0, status: 'full' });
     await waitForUsed(b, dates.holdRace, 1, 2000);
@@ -619,7 +656,8 @@ describe('holds', { concurrency: false }, () => {
       assert.ok(await comeBack(), 'restored again');
       const warning = p.getByTestId('selected-day-warning');
       await warning.waitFor({ timeout: 15_000 });
-      assert.match(await warning.textContent(), /full/);
+      // Bob's hold, not a booking, fills it: taken for now
+      assert.match(await warning.textContent(), /has just been taken: its last slot is now held for someone who is filling in a request/);
       assert.equal(await p.getByTestId('submit-request').getAttribute('aria-disabled'), 'true');
       assert.equal(await p.locator('[data-testid="hold-status"][data-state="held"]').count(), 0, 'no hold is claimed');
       assert.equal(await p.locator('[role="alert"]').count(), 1, 'exactly one message');
@@ -859,7 +897,7 @@ describe('calm live feedback', { concurrency: false }, () => {
     await b.keyboard.press('Escape');
 
     // a day the calendar does not show: no notice (but the data is still kept current)
-    await api.book(ALICE, dates.today, 'today, not shown');
+    await api.book(ALICE, await today(), 'today, not shown');
     assert.equal(await toastsAfter(b), 0, 'no notice for a day not on the page');
 
     // a page without a calendar: no capacity notices at all
@@ -902,6 +940,7 @@ describe('phones', { concurrency: false }, () => {
       [ALICE, '/new'],
       [ALICE, '/requests'],
       [DESIGNER, '/queue'],
+      [DESIGNER, '/capacity'],
       [ADMIN, '/admin'],
     ];
     const overflows = [];
@@ -1040,6 +1079,10 @@ describe('accessibility beyond the basics', { concurrency: false }, () => {
       await d.getByTestId('nav-queue').click();
       await d.getByTestId('queue').waitFor();
       await check(d, `${lang} queue`);
+      await d.getByTestId('nav-capacity').click();
+      await d.getByTestId('capacity-queue-summary').waitFor();
+      await d.waitForFunction(() => !document.querySelector('[data-testid^="cap-day-"][data-status="loading"]'));
+      await check(d, `${lang} capacity view`);
       const admin = await page(ADMIN, { lang });
       await admin.getByTestId('nav-admin').click();
       const cell = await showDate(admin, dates.admin, admin.locator('.admin-overrides'));
@@ -1284,8 +1327,9 @@ describe('the designer’s tools', { concurrency: false }, () => {
   test('queue: priorities look different, sort by priority, requester names for designers and admins, rejecting asks first', async () => {
     // Due today: the queue's first page (20, by due date) always holds them, however many
     // requests the other tests left pending on later days.
-    const low = await api.as(ALICE, 'POST', '/api/requests', { title: 'Low one', priority: 'low', dueDate: dates.today });
-    const urgent = await api.as(ALICE, 'POST', '/api/requests', { title: 'Urgent one', priority: 'urgent', dueDate: dates.today });
+    const dueToday = await today();
+    const low = await api.as(ALICE, 'POST', '/api/requests', { title: 'Low one', priority: 'low', dueDate: dueToday });
+    const urgent = await api.as(ALICE, 'POST', '/api/requests', { title: 'Urgent one', priority: 'urgent', dueDate: dueToday });
     const admin = await page(ADMIN);
     await admin.getByTestId('nav-queue').click();
     await admin.getByTestId(`queue-${low.id}`).waitFor();
@@ -1313,6 +1357,190 @@ describe('the designer’s tools', { concurrency: false }, () => {
     assert.equal((await api.as(ALICE, 'GET', `/api/requests/${low.id}`)).status, 'rejected');
     const told = (await api.as(ALICE, 'GET', '/api/notifications')).items.find((n) => n.requestId === low.id && n.kind === 'StatusChanged');
     assert.equal(told?.params?.reason, 'a duplicate of another request', 'the requester is told why');
+  });
+});
+
+/** What a day of the capacity view shows: its numbers (data attributes), status and text. */
+async function readCapacityDay(p, date) {
+  return p.evaluate((d) => {
+    const el = document.querySelector(`[data-testid="cap-day-${d}"]`);
+    if (!el) return null;
+    const num = (name) => (el.getAttribute(name) === null ? null : Number(el.getAttribute(name)));
+    return {
+      used: num('data-used'),
+      held: num('data-held'),
+      capacity: num('data-capacity'),
+      status: el.getAttribute('data-status'),
+      reason: el.getAttribute('data-reason'),
+      override: el.getAttribute('data-override') === 'true',
+      highlighted: el.getAttribute('data-highlighted') === 'true',
+      figure: el.querySelector('[data-testid="cap-figure"]')?.textContent ?? null,
+      text: el.textContent,
+    };
+  }, date);
+}
+
+async function waitForCapacityDay(p, date, { used, held }, timeout) {
+  const started = Date.now();
+  await p.waitForFunction(
+    ([d, u, h]) => {
+      const el = document.querySelector(`[data-testid="cap-day-${d}"]`);
+      return el?.getAttribute('data-used') === String(u) && el?.getAttribute('data-held') === String(h);
+    },
+    [date, used, held],
+    { timeout, polling: 'raf' },
+  );
+  return Date.now() - started;
+}
+
+const persianDigits = (text) => text.replace(/[0-9]/g, (d) => '۰۱۲۳۴۵۶۷۸۹'[Number(d)]);
+
+describe('the capacity view', { concurrency: false }, () => {
+  test('admins and designers see the coming weeks: numbers, overrides, closed days and the queue by due date, live without a reload, in both languages and on phones; requesters do not', async () => {
+    const settings = await api.settings();
+    const [y, m] = settings.today.split('-').map(Number);
+    // days no other test uses: the rest of this month (else past next month's 28th), and next month's 30th
+    const tomorrow = addIso(settings.today, 1);
+    const day = tomorrow.slice(0, 7) === settings.today.slice(0, 7) ? tomorrow : isoDay(y, m, 29);
+    const closedDay = isoDay(y, m, 30);
+    await api.override(day, 5, 'extra hands');
+    await api.override(closedDay, 0, 'print shop closed');
+    try {
+      await api.book(ALICE, day, 'Capacity view: spring poster');
+      const before = await api.day(day);
+
+      // a requester has no link to it, and the address says it is not for them
+      const alice = await page(ALICE);
+      assert.equal(await alice.getByTestId('nav-capacity').count(), 0, 'no capacity link for requesters');
+      await alice.goto('/capacity');
+      await alice.getByTestId('staff-only').waitFor();
+      assert.equal(await alice.getByTestId('capacity-chart').count(), 0);
+      const designer = await page(DESIGNER);
+      assert.equal(await designer.getByTestId('nav-capacity').count(), 1, 'designers have the link');
+
+      // the admin opens it from the navigation; every hub socket the page opens is counted
+      const admin = await page(null);
+      const sockets = [];
+      admin.on('websocket', (ws) => sockets.push(ws.url()));
+      await signIn(admin, ADMIN);
+      await admin.getByTestId('nav-capacity').click();
+      await admin.getByTestId('capacity-chart').waitFor();
+      if ((await admin.getByTestId(`cap-day-${day}`).count()) === 0) await admin.getByTestId('capacity-weeks-8').click();
+      await admin.waitForFunction((d) => document.querySelector(`[data-testid="cap-day-${d}"]`)?.getAttribute('data-status') !== 'loading', day);
+      await markPage(admin);
+      const shown = await readCapacityDay(admin, day);
+      assert.deepEqual(
+        { used: shown.used, held: shown.held, capacity: shown.capacity, status: shown.status, override: shown.override },
+        { used: before.used, held: before.held, capacity: 5, status: before.status, override: true },
+      );
+      assert.equal(shown.figure, `${before.used}/5`);
+      // the days before today in this week are past
+      for (const d of await admin.evaluate((t) => [...document.querySelectorAll('[data-testid^="cap-day-"]')].map((el) => el.getAttribute('data-date')).filter((d) => d < t), settings.today)) {
+        assert.equal((await readCapacityDay(admin, d)).reason, 'past', `${d} is past`);
+      }
+      // the table says the same, with the override's note
+      await admin.getByTestId('capacity-table-details').locator('summary').click();
+      const row = admin.getByTestId(`cap-row-${day}`);
+      assert.equal(await row.getAttribute('data-used'), String(before.used));
+      assert.match(await row.textContent(), /own capacity: extra hands/);
+      // the queue by due date lists the day's open request
+      const group = admin.getByTestId(`cap-queue-${day}`);
+      const pending = Number(await group.getAttribute('data-pending'));
+      assert.ok(pending >= 1, 'Alice’s request is pending on that day');
+      await group.locator('summary').click();
+      assert.match(await group.textContent(), /Capacity view: spring poster/);
+
+      // another user picks that day (a hold) and books it: the admin's page follows, in place
+      const bob = await page(BOB);
+      await showDate(bob, day);
+      await dayButton(bob, day).click();
+      await bob.locator('[data-testid="hold-status"][data-state="held"]').waitFor();
+      await waitForCapacityDay(admin, day, { used: before.used, held: before.held + 1 }, 2000);
+      await bob.getByTestId('title-input').fill('Capacity view: booked live');
+      const created = bob.waitForResponse((r) => r.url().endsWith('/api/requests') && r.request().method() === 'POST');
+      await bob.getByTestId('submit-request').click();
+      assert.equal((await created).status(), 201);
+      const booked = Date.now();
+      await waitForCapacityDay(admin, day, { used: before.used + 1, held: before.held }, 2000);
+      figure('capacity view: booking → admin’s page shows it (ms)', Date.now() - booked);
+      const after = await readCapacityDay(admin, day);
+      assert.equal(after.figure, `${before.used + 1}/5`);
+      assert.ok(after.highlighted, 'the changed day flashes');
+      assert.equal(await row.getAttribute('data-used'), String(before.used + 1), 'the table follows too');
+      await admin.waitForFunction(
+        ([d, n]) => document.querySelector(`[data-testid="cap-queue-${d}"]`)?.getAttribute('data-pending') === String(n),
+        [day, pending + 1],
+        { timeout: 5000 },
+      );
+      assert.match(await group.textContent(), /Capacity view: booked live/);
+      assert.ok(await stillMarked(admin), 'the admin’s page did not reload');
+      assert.equal(sockets.length, 1, `one hub connection for the page, not ${sockets.length}`);
+      assert.equal(await admin.getByTestId('toast').count(), 0, 'the overview flashes; it makes no notices');
+      assert.deepEqual((await axeViolations(admin)).map((v) => `${v.id} (${v.impact}) ${v.example}`), [], 'axe, English, desktop');
+
+      // twelve weeks reach next month's 30th: closed by its override, with its note
+      await admin.getByTestId('capacity-weeks-12').click();
+      await admin.waitForFunction((d) => document.querySelector(`[data-testid="cap-day-${d}"]`)?.getAttribute('data-status') === 'closed', closedDay);
+      const closed = await readCapacityDay(admin, closedDay);
+      assert.deepEqual([closed.reason, closed.override], ['no_capacity', true]);
+      assert.match(closed.text, /print shop closed/);
+      assert.match(await admin.getByTestId(`cap-row-${closedDay}`).textContent(), /closed: print shop closed/);
+      await admin.getByTestId('capacity-weeks-4').click();
+
+      // phones: nothing scrolls sideways, axe is clean
+      for (const width of [360, 390]) {
+        await admin.setViewportSize({ width, height: 800 });
+        await admin.waitForTimeout(150);
+        const m = await admin.evaluate(() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]);
+        assert.ok(m[0] <= m[1], `no horizontal overflow at ${width} px: ${m[0]} > ${m[1]}`);
+      }
+      assert.deepEqual((await axeViolations(admin)).map((v) => `${v.id} (${v.impact}) ${v.example}`), [], 'axe, English, phone');
+
+      // Persian: right to left, Jalali dates, Persian digits
+      const fa = await page(ADMIN, { lang: 'fa' });
+      await fa.getByTestId('nav-capacity').click();
+      await fa.getByTestId('capacity-chart').waitFor();
+      if ((await fa.getByTestId(`cap-day-${day}`).count()) === 0) await fa.getByTestId('capacity-weeks-8').click();
+      await fa.waitForFunction((d) => document.querySelector(`[data-testid="cap-day-${d}"]`)?.getAttribute('data-status') !== 'loading', day);
+      assert.equal(await fa.evaluate(() => document.documentElement.dir), 'rtl');
+      const range = await fa.getByTestId('capacity-range').textContent();
+      assert.ok(JALALI_MONTHS.some((name) => range.includes(name)), `a Jalali month in “${range}”`);
+      assert.doesNotMatch(range, /[0-9]/);
+      assert.equal((await readCapacityDay(fa, day)).figure, persianDigits(`${before.used + 1}/5`));
+      await fa.getByTestId('capacity-table-details').locator('summary').click();
+      await fa.getByTestId(`cap-queue-${day}`).locator('summary').click();
+      assert.deepEqual((await axeViolations(fa)).map((v) => `${v.id} (${v.impact}) ${v.example}`), [], 'axe, Persian, desktop');
+      await fa.setViewportSize({ width: 360, height: 800 });
+      await fa.waitForTimeout(150);
+      const mf = await fa.evaluate(() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]);
+      assert.ok(mf[0] <= mf[1], `no horizontal overflow in Persian at 360 px: ${mf[0]} > ${mf[1]}`);
+      assert.deepEqual((await axeViolations(fa)).map((v) => `${v.id} (${v.impact}) ${v.example}`), [], 'axe, Persian, phone');
+
+      // `just screenshots`: the page on a desktop (eight weeks: next month, which the other tests fill) and a phone, in both languages
+      const dir = process.env.E2E_SCREENSHOTS ? join(repoDir, 'docs/screenshots') : null;
+      if (dir) {
+        mkdirSync(dir, { recursive: true });
+        for (const lang of ['en', 'fa']) {
+          for (const [device, viewport] of [['desktop', { width: 1280, height: 1120 }], ['phone', { width: 390, height: 844 }]]) {
+            const p = await page(ADMIN, { lang });
+            await p.setViewportSize(viewport);
+            if (device === 'phone') await p.goto('/capacity');
+            else await p.getByTestId('nav-capacity').click();
+            await p.getByTestId('capacity-queue').waitFor();
+            if (device === 'desktop') await p.getByTestId('capacity-weeks-8').click();
+            await p.waitForFunction(() => !document.querySelector('[data-testid^="cap-day-"][data-status="loading"]'));
+            await p.getByTestId(`cap-queue-${day}`).locator('summary').click();
+            await p.evaluate(() => window.scrollTo(0, 0));
+            await p.mouse.move(0, 0);
+            await p.waitForTimeout(400);
+            await p.screenshot({ path: join(dir, `capacity-${lang}${device === 'phone' ? '-phone' : ''}.png`) });
+          }
+        }
+      }
+    } finally {
+      await api.as(ADMIN, 'DELETE', `/api/capacity/overrides/${day}`);
+      await api.as(ADMIN, 'DELETE', `/api/capacity/overrides/${closedDay}`);
+    }
   });
 });
 

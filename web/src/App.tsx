@@ -1,6 +1,6 @@
 import { Suspense, lazy } from 'react';
 import type { ReactNode } from 'react';
-import { Navigate, Route, Routes, useLocation } from 'react-router-dom';
+import { Link, Navigate, Route, Routes, useLocation } from 'react-router-dom';
 import { useAuth } from './auth/AuthProvider';
 import { Header } from './components/Header';
 import { ToastProvider } from './components/Toasts';
@@ -15,6 +15,7 @@ import { SignIn } from './pages/SignIn';
 const MyRequests = lazy(() => import('./pages/MyRequests').then((m) => ({ default: m.MyRequests })));
 const DesignerQueue = lazy(() => import('./pages/DesignerQueue').then((m) => ({ default: m.DesignerQueue })));
 const Admin = lazy(() => import('./pages/Admin').then((m) => ({ default: m.Admin })));
+const CapacityView = lazy(() => import('./pages/CapacityView').then((m) => ({ default: m.CapacityView })));
 
 export function App() {
   const { user, token } = useAuth();
@@ -63,11 +64,26 @@ export function App() {
               <Route path="/requests" element={<MyRequests />} />
               <Route path="/queue" element={staff ? <DesignerQueue /> : <Navigate to="/new" replace />} />
               <Route path="/admin" element={user.role === 'admin' ? <Admin /> : <Navigate to="/new" replace />} />
+              <Route path="/capacity" element={staff ? <CapacityView /> : <StaffOnly />} />
               <Route path="*" element={<p>{t('app.notFound')}</p>} />
             </Routes>,
           )}
         </LiveFeedback>
       </LiveProvider>
     </ToastProvider>
+  );
+}
+
+/** The capacity view opened by a requester (a shared link, say): it says the page is for staff, and offers the way back. */
+function StaffOnly() {
+  const { t } = useI18n();
+  return (
+    <div className="page">
+      <h1>{t('capacity.title')}</h1>
+      <p data-testid="staff-only">{t('capacity.staffOnly')}</p>
+      <p>
+        <Link to="/new">{t('nav.newRequest')}</Link>
+      </p>
+    </div>
   );
 }

@@ -143,7 +143,7 @@ export const api = {
   changesSince: (since: number) =>
     call<WireChanges>('GET', `/api/availability/changes${query({ since })}`),
 
-  requests: (params: { status?: RequestStatus; page?: number; pageSize?: number } = {}) =>
+  requests: (params: { status?: RequestStatus; from?: string; to?: string; page?: number; pageSize?: number } = {}) =>
     call<Page<WorkRequest>>('GET', `/api/requests${query(params)}`),
   createRequest: (input: RequestInput) => call<WorkRequest>('POST', '/api/requests', input),
   updateRequest: (id: number, input: RequestInput) =>

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Day } from '../api/types';
-import { closedReason, daySummary, heldForViewer, nearestBookable, opensOn } from './reasons';
+import { closedReason, daySummary, fullByViewer, heldForViewer, nearestBookable, opensOn } from './reasons';
 
 const settings = { minDate: '2026-05-10', maxDate: '2026-07-09', closedWeekdays: ['friday' as const], bookingWindowDays: 60 };
 
@@ -78,5 +78,32 @@ describe('a day full only because of one’s own hold', () => {
     expect(daySummary(dayOf({ capacity: 3, held: 1, remaining: 2 }), true)).toEqual({ key: 'day.leftHeld', params: { n: 2, held: 1 } });
     expect(daySummary(dayOf({ capacity: 3, remaining: 3 }), false)).toEqual({ key: 'day.left', params: { n: 3 } });
     expect(daySummary(dayOf({ capacity: 0, remaining: 0, status: 'closed', reason: 'no_capacity' }), true)).toEqual({ key: 'status.closed' });
+  });
+});
+
+describe('a day full because of the viewer is no news to them', () => {
+  const lastSlotHeld = dayOf({ held: 1, remaining: 0, percent: 100, status: 'full' });
+  // their hold became their booking in one transaction: nothing held any more
+  const lastSlotBooked = dayOf({ used: 1, remaining: 0, percent: 100, status: 'full', version: 2 });
+
+  it('their own hold on the last slot', () => {
+    expect(fullByViewer(lastSlotHeld, { holding: true, booking: false })).toBe(true);
+  });
+
+  it('their own booking on its way: its live update before the answer, with the hold still kept or already forgotten', () => {
+    // the case that read "has just become full (1 of 1 booked)" to the person booking it
+    expect(heldForViewer(lastSlotBooked, true)).toBe(false);
+    expect(fullByViewer(lastSlotBooked, { holding: true, booking: true })).toBe(true);
+    // the answer has come: the hold is forgotten, the form not reset yet
+    expect(fullByViewer(lastSlotHeld, { holding: false, booking: true })).toBe(true);
+    expect(fullByViewer(lastSlotBooked, { holding: false, booking: true })).toBe(true);
+  });
+
+  it('is news when someone else filled it, or it closed, or it is not full', () => {
+    expect(fullByViewer(lastSlotBooked, { holding: true, booking: false })).toBe(false); // their hold is gone (another tab)
+    expect(fullByViewer(lastSlotHeld, { holding: false, booking: false })).toBe(false); // someone else's hold
+    expect(fullByViewer(dayOf({ capacity: 0, remaining: 0, status: 'closed', reason: 'no_capacity' }), { holding: true, booking: true })).toBe(false);
+    expect(fullByViewer(dayOf({}), { holding: true, booking: true })).toBe(false);
+    expect(fullByViewer(undefined, { holding: true, booking: true })).toBe(false);
   });
 });

@@ -37,6 +37,20 @@ export function heldForViewer(day: Day | undefined, holding: boolean): boolean {
   return holding && day !== undefined && day.status === 'full' && day.held > 0;
 }
 
+/**
+ * A full day that is full because of the viewer, so no news to them (no "has
+ * just become full", Submit stays enabled): their hold covers its last slot
+ * (`heldForViewer`), or `booking` — their own booking of this very day (or
+ * move to it) is on its way. Booking with a hold turns the hold into the
+ * request in one transaction, and the live update of that (one held fewer,
+ * one booked more: no slot held any more) often arrives before the server's
+ * answer; the answer then says how it went. A day their booking did not make
+ * full (closed meanwhile) is still news.
+ */
+export function fullByViewer(day: Day | undefined, { holding, booking }: { holding: boolean; booking: boolean }): boolean {
+  return day !== undefined && day.status === 'full' && (booking || heldForViewer(day, holding));
+}
+
 /** The selected day in a few words (the sticky bar on phones): a message and its parameters. */
 export function daySummary(day: Day, holding: boolean): { key: MessageKey; params?: Record<string, number> } {
   if (heldForViewer(day, holding)) return { key: 'day.heldForYou' };

@@ -6,6 +6,7 @@
 import { memo } from 'react';
 import type { KeyboardEvent } from 'react';
 import type { ClosedReason, Day } from '../api/types';
+import { bookedText } from '../i18n/fullDay';
 import { useI18n } from '../i18n/I18nProvider';
 import { StatusIcon } from './StatusIcon';
 
@@ -166,12 +167,6 @@ export const DayCell = memo(function DayCell({
 });
 
 type Words = Pick<ReturnType<typeof useI18n>, 't' | 'date' | 'weekday' | 'number'>;
-
-/** "1 of 10 booked" or, with holds, "1 booked and 1 being booked, of 10". */
-export function bookedText(day: Day, i18n: Words): string {
-  if (day.held > 0) return i18n.t('day.bookedHeld', { used: day.used, held: day.held, capacity: day.capacity });
-  return i18n.t('day.booked', { used: day.used, capacity: day.capacity });
-}
 
 /** Why a closed day is closed, in a sentence fragment. */
 export function reasonText(reason: ClosedReason | null, opens: string | null, day: Day | undefined, i18n: Words): string {

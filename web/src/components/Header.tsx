@@ -80,6 +80,11 @@ export function Header() {
               {t('nav.queue')}
             </NavLink>
           )}
+          {staff && (
+            <NavLink to="/capacity" data-testid="nav-capacity">
+              {t('nav.capacity')}
+            </NavLink>
+          )}
           {user.role === 'admin' && (
             <NavLink to="/admin" data-testid="nav-admin">
               {t('nav.admin')}

@@ -8,7 +8,8 @@ import { closedReason, isBookable, nearestBookable, opensOn } from '../calendar/
 import { useI18n } from '../i18n/I18nProvider';
 import { useLive } from '../live/LiveProvider';
 import { useAvailability, useSettings } from '../live/useAvailability';
-import { bookedText, reasonText } from './DayCell';
+import { fullDayText } from '../i18n/fullDay';
+import { reasonText } from './DayCell';
 
 interface Props {
   date: string | null;
@@ -19,6 +20,8 @@ interface Props {
   blocked?: boolean;
   /** A problem with the due date from validation or the server. */
   error?: string;
+  /** When the holds that fill the day may free up, if known (the server's refusal says: `knownFreesAt`). */
+  freesAt?: string | null;
   /** Picks another day (the "next available" buttons). */
   onPick: (date: string) => void;
   /** The message's id, for the submit button's aria-describedby. */
@@ -30,7 +33,7 @@ export function isUnavailable(day: Day | undefined): boolean {
 }
 
 export const SelectedDay = forwardRef<HTMLDivElement, Props>(function SelectedDay(
-  { date, day, ownDate, blocked = false, error, onPick, messageId },
+  { date, day, ownDate, blocked = false, error, freesAt = null, onPick, messageId },
   ref,
 ) {
   const i18n = useI18n();
@@ -53,7 +56,7 @@ export const SelectedDay = forwardRef<HTMLDivElement, Props>(function SelectedDa
     const reason = closedReason(day, settings);
     const why =
       day.status === 'full'
-        ? t(blocked ? 'form.isFull' : 'form.becameFull', { date: shown, booked: bookedText(day, i18n) })
+        ? fullDayText(day, blocked ? 'is' : 'became', i18n, { date: shown, freesAt })
         : t(blocked ? 'form.isClosed' : 'form.becameClosed', {
             date: shown,
             reason: reasonText(reason, reason === 'not_open_yet' && settings ? opensOn(date, settings) : null, day, i18n),

@@ -5,23 +5,8 @@ import type { ReactNode } from 'react';
 import { en, type MessageKey } from './en';
 import { fa } from './fa';
 import { LANG_STORAGE_KEY, initialLang } from './lang';
-import {
-  LOCALES,
-  formatDate,
-  formatShortDate,
-  formatDayOfMonth,
-  formatLongDate,
-  formatMonthTitle,
-  formatNumber,
-  formatPercent,
-  formatTimestamp,
-  formatClock,
-  interpolate,
-  weekdayName,
-  weekdayNames,
-  type Lang,
-  type LocaleInfo,
-} from './format';
+import { LOCALES, type Lang, type LocaleInfo } from './format';
+import { createI18n } from './translator';
 
 const DICTIONARIES = { en, fa } as const;
 
@@ -86,35 +71,7 @@ export function I18nProvider({ children }: { children: ReactNode }) {
     document.title = DICTIONARIES[lang]['app.title'];
   }, [lang]);
 
-  const value = useMemo<I18n>(() => {
-    const messages = DICTIONARIES[lang];
-    return {
-      lang,
-      locale: LOCALES[lang],
-      setLang,
-      t: (key, params) => interpolate(messages[key] ?? en[key] ?? key, params, lang),
-      number: (v) => formatNumber(v, lang),
-      percent: (v) => formatPercent(v, lang),
-      date: (d) => formatDate(d, lang),
-      shortDate: (d) => formatShortDate(d, lang),
-      plural: (key, n, params) => {
-        const form = new Intl.PluralRules(LOCALES[lang].tag).select(n) === 'one' ? 'one' : 'other';
-        const full = `${key}.${form}` as MessageKey;
-        return interpolate(messages[full] ?? en[full], { n, ...params }, lang);
-      },
-      sep: lang === 'fa' ? '، ' : ', ',
-      dot: lang === 'fa' ? '، ' : ' · ',
-      visibleSep: lang === 'fa' ? ' – ' : ', ',
-      list: (items) => new Intl.ListFormat(LOCALES[lang].tag, { type: 'conjunction' }).format(items),
-      longDate: (d) => formatLongDate(d, lang),
-      dayOfMonth: (d) => formatDayOfMonth(d, lang),
-      monthTitle: (d) => formatMonthTitle(d, lang),
-      timestamp: (ts) => formatTimestamp(ts, lang),
-      clock: (ts) => formatClock(ts, lang),
-      weekdays: (width) => weekdayNames(lang, width),
-      weekday: (index) => weekdayName(index, lang),
-    };
-  }, [lang, setLang]);
+  const value = useMemo(() => createI18n(lang, setLang), [lang, setLang]);
 
   return <I18nContext.Provider value={value}>{children}</I18nContext.Provider>;
 }

@@ -1,19 +1,12 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ApiError } from '../api/client';
-import { en, type MessageKey } from './en';
+import { en } from './en';
 import { describeError } from './errors';
 import { fa } from './fa';
-import { formatDate, interpolate, type Lang } from './format';
-import type { I18n } from './I18nProvider';
+import { formatClock, type Lang } from './format';
+import { createI18n } from './translator';
 
-function i18n(lang: Lang): I18n {
-  const messages = lang === 'en' ? en : fa;
-  return {
-    lang,
-    t: (key: MessageKey, params?: Record<string, string | number>) => interpolate(messages[key], params, lang),
-    date: (d: string) => formatDate(d, lang),
-  } as unknown as I18n;
-}
+const i18n = (lang: Lang) => createI18n(lang);
 
 const full = new ApiError(409, {
   error: 'capacity_full',
@@ -30,6 +23,43 @@ describe('describeError', () => {
     expect(describeError(full, i18n('fa'), 'request').message).toBe(
       '۲۵ اردیبهشت ۱۴۰۵ پر است (۱۰ از ۱۰ رزرو شده). روز دیگری برگزینید.',
     );
+  });
+
+  describe('a day its holds fill', () => {
+    afterEach(() => {
+      vi.useRealTimers();
+    });
+    const held = (details: Record<string, unknown>) =>
+      new ApiError(409, { error: 'capacity_full', message: 'held', details: { date: '2026-12-12', capacity: 1, used: 0, held: 1, ...details } });
+
+    it('says the slot is held for someone filling in a request, and when it may free up (local time), in both languages', () => {
+      vi.useFakeTimers();
+      vi.setSystemTime(new Date('2026-12-12T10:00:00Z'));
+      const freesAt = '2026-12-12T10:09:30.000Z';
+      const error = held({ freesAt });
+      const english = describeError(error, i18n('en'), 'request');
+      expect(english).toEqual({
+        field: 'dueDate',
+        message: `Dec 12, 2026 is taken for now: its last slot is held for someone who is filling in a request (0 booked and 1 being booked, of 1). It may free up at ${formatClock(freesAt, 'en')}, if they have not booked it by then. Pick another day.`,
+      });
+      expect(english.message).not.toMatch(/is full|0 of 1 booked/);
+      const persian = describeError(error, i18n('fa'), 'request').message;
+      expect(persian).toContain('آخرین جای آن برای کسی نگه داشته شده که در حال پر کردن درخواستی است');
+      expect(persian).toContain(`ممکن است در ${formatClock(freesAt, 'fa')} آزاد شود`);
+      expect(persian).not.toMatch(/[0-9]/);
+    });
+
+    it('without freesAt: held, and no time', () => {
+      const { message } = describeError(held({ freesAt: null }), i18n('en'), 'request');
+      expect(message).toBe(
+        'Dec 12, 2026 is taken for now: its last slot is held for someone who is filling in a request (0 booked and 1 being booked, of 1). Pick another day.',
+      );
+    });
+
+    it('booked out though some slot is held (capacity lowered below what is booked): full', () => {
+      const { message } = describeError(held({ capacity: 1, used: 1, held: 1, freesAt: '2026-12-12T10:09:30Z' }), i18n('en'), 'request');
+      expect(message).toBe('Dec 12, 2026 is full (1 of 1 booked). Pick another day.');
+    });
   });
 
   it('maps validation_failed to the named field', () => {

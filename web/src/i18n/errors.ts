@@ -2,6 +2,7 @@
 // field it belongs to (for inline display next to that field).
 import { ApiError } from '../api/client';
 import type { MessageKey } from './en';
+import { fullDayText, refusalOf } from './fullDay';
 import type { I18n } from './I18nProvider';
 
 export type ErrorContext = 'login' | 'register' | 'request' | 'status' | 'settings' | 'generic';
@@ -56,15 +57,14 @@ export function describeError(error: unknown, i18n: I18n, context: ErrorContext 
       if (context === 'register') return { field: 'email', message: t('error.emailTaken') };
       if (context === 'request') return { message: t('error.notPending') };
       return { message: t('error.conflict') };
-    case 'capacity_full':
+    case 'capacity_full': {
+      // booked out, or (details.held, details.freesAt) taken for now by holds that may free up
+      const refusal = refusalOf(d) ?? { date: '', capacity: num(d.capacity) ?? 0, used: num(d.used) ?? 0, held: 0, freesAt: null };
       return {
         field: 'dueDate',
-        message: t('error.capacity_full', {
-          date: shownDate,
-          used: num(d.used) ?? 0,
-          capacity: num(d.capacity) ?? 0,
-        }),
+        message: fullDayText(refusal, 'refused', i18n, { date: shownDate, freesAt: refusal.freesAt }),
       };
+    }
     case 'date_closed':
       return { field: 'dueDate', message: t('error.date_closed', { date: shownDate }) };
     case 'date_out_of_window': {

@@ -6,5 +6,7 @@ export const keys = {
   notifications: ['notifications'] as const,
   requestsAll: ['requests'] as const,
   requests: (scope: string, status: string, page: number) => ['requests', scope, status, page] as const,
+  /** The capacity view's open requests due by `to` (under `requests`, so every request change refreshes it). */
+  openRequests: (to: string) => ['requests', 'open', to] as const,
   users: ['users'] as const,
 };

@@ -5,13 +5,15 @@ import { useEffect, useRef, useState } from 'react';
 import type { FormEvent } from 'react';
 import { useSearchParams } from 'react-router-dom';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { api } from '../api/client';
+import { ApiError, api } from '../api/client';
 import type { WorkRequest } from '../api/types';
 import { useAuth } from '../auth/AuthProvider';
 import { Calendar, bookable } from '../components/Calendar';
 import { RequestFields, type FieldErrors, type RequestDraft } from '../components/RequestFields';
 import { SelectedDay, isUnavailable } from '../components/SelectedDay';
+import { fullByViewer } from '../calendar/reasons';
 import { describeError } from '../i18n/errors';
+import { knownFreesAt, refusalOf, type Refusal } from '../i18n/fullDay';
 import { useI18n } from '../i18n/I18nProvider';
 import { useOwnChanges } from '../live/LiveFeedback';
 import { useLatestDay } from '../live/LiveProvider';
@@ -252,6 +254,10 @@ function EditRequest({
   const [blocked, setBlocked] = useState(false);
   const [errors, setErrors] = useState<FieldErrors>({});
   const [general, setGeneral] = useState<string | null>(null);
+  /** The day this panel's own save is moving the request to (sent, no answer yet). */
+  const [moving, setMoving] = useState<string | null>(null);
+  /** The server's last 409 capacity_full: when the holds filling the day may free up. */
+  const [refusal, setRefusal] = useState<Refusal | null>(null);
   const selectedDay = useLatestDay(dueDate);
   const heading = useRef<HTMLHeadingElement>(null);
   const form = useRef<HTMLFormElement>(null);
@@ -271,11 +277,14 @@ function EditRequest({
         dueDate,
       }),
     onSuccess: (saved) => {
+      setMoving(null);
       void queryClient.invalidateQueries({ queryKey: keys.requestsAll });
       onSaved(saved);
     },
     onError: (e, token) => {
       own.release(token);
+      setMoving(null);
+      setRefusal(e instanceof ApiError && e.code === 'capacity_full' ? refusalOf(e.details) : null);
       const { field, message } = describeError(e, i18n, 'request');
       if (field === 'title' || field === 'description' || field === 'dueDate') setErrors({ [field]: message });
       else setGeneral(message);
@@ -283,7 +292,9 @@ function EditRequest({
     },
   });
 
-  const dayProblem = dueDate !== request.dueDate && isUnavailable(selectedDay);
+  // the move on its way fills the day: its live update may come before the answer, and is no news
+  const ownFull = fullByViewer(selectedDay, { holding: false, booking: moving === dueDate });
+  const dayProblem = dueDate !== request.dueDate && isUnavailable(selectedDay) && !ownFull;
 
   const submit = (event: FormEvent) => {
     event.preventDefault();
@@ -295,6 +306,7 @@ function EditRequest({
       return;
     }
     setErrors({});
+    setMoving(dueDate === request.dueDate ? null : dueDate);
     save.mutate(own.expect(dueDate === request.dueDate ? [] : [request.dueDate, dueDate]));
   };
 
@@ -325,9 +337,10 @@ function EditRequest({
             <SelectedDay
               date={dueDate}
               day={selectedDay}
-              ownDate={request.dueDate}
+              ownDate={ownFull ? dueDate : request.dueDate}
               blocked={blocked}
               error={errors.dueDate}
+              freesAt={knownFreesAt(selectedDay, refusal)}
               onPick={(d) => {
                 setDueDate(d);
                 setBlocked(false);

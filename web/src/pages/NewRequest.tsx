@@ -6,13 +6,14 @@ import type { FormEvent } from 'react';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { ApiError, api } from '../api/client';
 import type { RequestInput } from '../api/types';
-import { daySummary, heldForViewer } from '../calendar/reasons';
+import { daySummary, fullByViewer, heldForViewer } from '../calendar/reasons';
 import { Calendar } from '../components/Calendar';
 import { OfflineSubmit, useOffline } from '../components/OfflineSubmit';
 import { RequestFields, type FieldErrors, type RequestDraft } from '../components/RequestFields';
 import { SelectedDay, isUnavailable } from '../components/SelectedDay';
 import { focusFirstProblem } from '../components/focus';
 import { describeError } from '../i18n/errors';
+import { knownFreesAt, refusalOf, type Refusal } from '../i18n/fullDay';
 import { useI18n } from '../i18n/I18nProvider';
 import { useOwnChanges } from '../live/LiveFeedback';
 import { HoldStatus } from '../components/HoldStatus';
@@ -40,6 +41,10 @@ export function NewRequest() {
   const [success, setSuccess] = useState<string | null>(null);
   const [unsent, setUnsent] = useState<{ input: RequestInput; waiting: boolean } | null>(null);
   const [retried, setRetried] = useState(false);
+  /** The day this page's own booking is being made for (sent, no answer yet). */
+  const [booking, setBooking] = useState<string | null>(null);
+  /** The server's last 409 capacity_full: when the holds filling the day may free up. */
+  const [refusal, setRefusal] = useState<Refusal | null>(null);
   const selectedDay = useLatestDay(dueDate);
   const hold = useHold();
   const form = useRef<HTMLFormElement>(null);
@@ -65,7 +70,13 @@ export function NewRequest() {
       }
     },
     onSuccess: ({ request, retried: withoutHold }) => {
+      // The hold became the request. `hold.consumed()` is an external store's
+      // change: React renders it on its own, before the state updates below
+      // (the form's reset). That render has no hold but still `booking`, so
+      // the day the user has just filled is not "become full" for them.
       hold.consumed();
+      setBooking(null);
+      setRefusal(null);
       setRetried(withoutHold);
       setSuccess(t('form.created', { title: request.title, date: i18n.longDate(request.dueDate) }));
       setDraft(EMPTY);
@@ -75,6 +86,8 @@ export function NewRequest() {
     },
     onError: (error, { input, token }) => {
       own.release(token);
+      setBooking(null);
+      setRefusal(error instanceof ApiError && error.code === 'capacity_full' ? refusalOf(error.details) : null);
       if (error instanceof ApiError && error.code === 'network') {
         setUnsent({ input, waiting: false });
         return;
@@ -91,6 +104,7 @@ export function NewRequest() {
       setUnsent(null);
       setRetried(false);
       const token = own.expect([input.dueDate]);
+      setBooking(input.dueDate);
       const holdId = hold.idFor(input.dueDate);
       const { holdId: _old, ...rest } = input;
       create.mutate({ input: holdId === undefined ? rest : { ...rest, holdId }, token });
@@ -113,8 +127,11 @@ export function NewRequest() {
   }, [settings.isSuccess]);
 
   // a day full only because of our own hold is ours to book (everywhere: the form, the cell, the sticky bar)
-  const ownHold = heldForViewer(selectedDay, hold.covers(dueDate));
-  const dayProblem = Boolean(dueDate) && isUnavailable(selectedDay) && !ownHold;
+  const holding = hold.covers(dueDate);
+  const ownHold = heldForViewer(selectedDay, holding);
+  // ... and a day our own booking is filling (its live update may come before the answer) is no news
+  const ownFull = fullByViewer(selectedDay, { holding, booking: dueDate !== null && booking === dueDate });
+  const dayProblem = Boolean(dueDate) && isUnavailable(selectedDay) && !ownFull;
 
   const submit = (event: FormEvent) => {
     event.preventDefault();
@@ -188,9 +205,10 @@ export function NewRequest() {
             ref={selectedRef}
             date={dueDate}
             day={selectedDay}
-            ownDate={ownHold && dueDate ? dueDate : undefined}
+            ownDate={ownFull && dueDate ? dueDate : undefined}
             blocked={blocked}
             error={errors.dueDate}
+            freesAt={knownFreesAt(selectedDay, refusal)}
             onPick={pick}
             messageId={messageId}
           />
