@@ -317,6 +317,7 @@ impl Application {
             .shutdown_timeout(5)
             .listen("request-desk", listener, move || {
                 let app = App::new()
+                    .app_data(web::Data::new(counted.clone()))
                     .app_data(web::Data::new(desk.clone()))
                     .app_data(web::Data::new(tokens.clone()))
                     .app_data(web::Data::new(store.clone()))

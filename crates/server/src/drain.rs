@@ -5,11 +5,15 @@
 //! `Connection: close` (a kept-alive client opens its next connection — to
 //! another instance — instead of racing the close of this one), and the hub
 //! tells its clients to reconnect elsewhere. Once the hub's connections and
-//! every HTTP connection are gone, or after [`DRAIN`], the listener stops,
-//! the kept-alive connections left are closed (the server's graceful-shutdown
-//! signal) and requests in flight get the shutdown timeout to finish.
+//! every HTTP connection are gone, or after [`DRAIN`], clients that still
+//! keep coming (no balancer moved them) are *turned away*: every request is
+//! answered 503 `service_unavailable` with `Retry-After: 1` — answered, so
+//! never cut — until no connection is left or [`TURN_AWAY`] has passed. Then
+//! the listener stops, the connections left are closed (the server's
+//! graceful-shutdown signal) and requests in flight get the shutdown timeout
+//! to finish.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,8 +22,10 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::ConnectionType;
 use actix_web::middleware::Next;
-use actix_web::web;
+use actix_web::{web, ResponseError};
 use request_desk_infrastructure::hub::Hub;
+
+use crate::error::ApiError;
 
 /// Whether the instance is draining (the hub's shutdown has begun).
 pub fn is_draining(req: &ServiceRequest) -> bool {
@@ -27,13 +33,29 @@ pub fn is_draining(req: &ServiceRequest) -> bool {
         .is_some_and(|hub| hub.is_shutting_down())
 }
 
-/// Middleware: while draining, every response closes its connection.
+/// Middleware: while draining, every response closes its connection; once
+/// turning away, every request but the probes is answered 503.
 pub async fn close_connections_while_draining(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+) -> Result<ServiceResponse<actix_web::body::EitherBody<impl MessageBody>>, actix_web::Error> {
+    let turning_away = req
+        .app_data::<web::Data<HttpConnections>>()
+        .is_some_and(|c| c.turning_away());
+    let probe = req.path().starts_with("/health/") || req.path() == "/metrics";
+    if turning_away && !probe {
+        let mut res = ApiError::new(
+            actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
+            "service_unavailable",
+            "this instance is shutting down; try again (another instance takes over)",
+        )
+        .with_retry_after(1)
+        .error_response();
+        res.head_mut().set_connection_type(ConnectionType::Close);
+        return Ok(req.into_response(res).map_into_right_body());
+    }
     let draining_before = is_draining(&req);
-    let mut res = next.call(req).await?;
+    let mut res = next.call(req).await?.map_into_left_body();
     // Also when the drain began while the request ran.
     let draining = draining_before
         || res
@@ -49,19 +71,26 @@ pub async fn close_connections_while_draining(
 }
 
 /// Open HTTP connections of this instance (a WebSocket stops counting when
-/// it is upgraded: the hub has it then).
+/// it is upgraded: the hub has it then), and whether they are turned away.
 #[derive(Debug, Clone, Default)]
-pub struct HttpConnections(Arc<AtomicUsize>);
+pub struct HttpConnections {
+    open: Arc<AtomicUsize>,
+    turning_away: Arc<AtomicBool>,
+}
 
 impl HttpConnections {
     /// For `HttpService::on_connect_ext`: counts the connection until it ends.
     pub fn track(&self, extensions: &mut Extensions) {
-        self.0.fetch_add(1, Ordering::AcqRel);
-        extensions.insert(Open(Arc::clone(&self.0)));
+        self.open.fetch_add(1, Ordering::AcqRel);
+        extensions.insert(Open(Arc::clone(&self.open)));
     }
 
     pub fn open(&self) -> usize {
-        self.0.load(Ordering::Acquire)
+        self.open.load(Ordering::Acquire)
+    }
+
+    pub fn turning_away(&self) -> bool {
+        self.turning_away.load(Ordering::Acquire)
     }
 }
 
@@ -74,18 +103,31 @@ impl Drop for Open {
     }
 }
 
-/// The longest drain before the listener stops: a kept-alive client sends
-/// its next request within this (and gets `Connection: close`) or its
-/// connection expires — the client closes an idle one before the server's
-/// 5 s keep-alive does — so that no request races the close of its
-/// connection.
-pub const DRAIN: Duration = Duration::from_secs(5);
+/// The longest drain before requests are turned away: a kept-alive client
+/// sends its next request within this (and gets `Connection: close`) or
+/// closes its idle connection (clients close idle ones within about 4 s,
+/// before the server's 5 s keep-alive), so that no request races the close
+/// of its connection.
+pub const DRAIN: Duration = Duration::from_secs(4);
+
+/// The longest time clients still coming after [`DRAIN`] are answered 503
+/// before the listener stops.
+pub const TURN_AWAY: Duration = Duration::from_secs(2);
 
 /// Waits until the hub's connections are gone and no HTTP connection is
-/// open, or `DRAIN` has passed.
+/// open, or `DRAIN` has passed; then, if connections are left, turns their
+/// requests away until none is left or `TURN_AWAY` has passed.
 pub async fn drained(hub: &Hub, http: &HttpConnections) {
     let deadline = tokio::time::Instant::now() + DRAIN;
     let _ = tokio::time::timeout_at(deadline, hub.closed()).await;
+    until_closed(http, deadline).await;
+    if http.open() > 0 {
+        http.turning_away.store(true, Ordering::Release);
+        until_closed(http, tokio::time::Instant::now() + TURN_AWAY).await;
+    }
+}
+
+async fn until_closed(http: &HttpConnections, deadline: tokio::time::Instant) {
     while http.open() > 0 && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -94,6 +136,41 @@ pub async fn drained(hub: &Hub, http: &HttpConnections) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use actix_web::http::header::{CONNECTION, RETRY_AFTER};
+    use actix_web::middleware::from_fn;
+    use actix_web::test::{call_service, init_service, read_body_json, TestRequest};
+    use actix_web::{App, HttpResponse};
+
+    #[actix_web::test]
+    async fn turned_away_requests_get_a_503_that_closes_the_connection_and_probes_still_answer() {
+        let http = HttpConnections::default();
+        let app = init_service(
+            App::new()
+                .app_data(web::Data::new(http.clone()))
+                .wrap(from_fn(close_connections_while_draining))
+                .default_service(web::to(HttpResponse::Ok)),
+        )
+        .await;
+        let get = |path: &'static str| TestRequest::get().uri(path).to_request();
+        let before = call_service(&app, get("/api/requests")).await;
+        assert_eq!(before.status(), 200);
+        assert!(before.headers().get(CONNECTION).is_none());
+
+        http.turning_away.store(true, Ordering::Release);
+        let away = call_service(&app, get("/api/requests")).await;
+        assert_eq!(away.status(), 503);
+        assert_eq!(away.headers().get(RETRY_AFTER).unwrap(), "1");
+        assert_eq!(
+            away.response().head().connection_type(),
+            ConnectionType::Close
+        );
+        let body: serde_json::Value = read_body_json(away).await;
+        assert_eq!(body["error"], "service_unavailable");
+        for probe in ["/health/ready", "/health/live", "/metrics"] {
+            let res = call_service(&app, get(probe)).await;
+            assert_eq!(res.status(), 200, "{probe}");
+        }
+    }
 
     #[test]
     fn a_connection_counts_while_its_data_lives() {

@@ -349,7 +349,8 @@ export function hubConnection(
   let builder = new signalR.HubConnectionBuilder()
     .withUrl(url, { transport, accessTokenFactory: () => token })
     .configureLogging(process.env.TEST_LOG ? signalR.LogLevel.Debug : signalR.LogLevel.None);
-  if (reconnect) builder = builder.withAutomaticReconnect(RECONNECT_DELAYS);
+  // `reconnect`: true for the suite's schedule, or the delays to use.
+  if (reconnect) builder = builder.withAutomaticReconnect(Array.isArray(reconnect) ? reconnect : RECONNECT_DELAYS);
   if (messagePack) builder = builder.withHubProtocol(new MessagePackHubProtocol());
   if (stateful) builder = builder.withStatefulReconnect();
   return builder.build();
@@ -420,12 +421,13 @@ export async function tcpProxy(targetPort) {
  * test to print (`describe()`).
  */
 export class CapacityWatcher {
-  constructor(env, token, transport, { from, to }) {
+  /** `options` go to {@link hubConnection} (e.g. `reconnect`: the delays). */
+  constructor(env, token, transport, { from, to }, options = {}) {
     this.env = env;
     this.token = token;
     this.from = from;
     this.to = to;
-    this.connection = hubConnection(env, token, transport);
+    this.connection = hubConnection(env, token, transport, options);
     /** date → day, the newest version seen. */
     this.days = new Map();
     /** Every change up to this version is in `days` (null before the first fetch). */
