@@ -6,16 +6,18 @@
 //! another instance — instead of racing the close of this one), and the hub
 //! tells its clients to reconnect elsewhere. Once the hub's connections and
 //! every HTTP connection are gone, or after [`DRAIN`], clients that still
-//! keep coming (no balancer moved them) are *turned away*: every request is
-//! answered 503 `service_unavailable` with `Retry-After: 1` — answered, so
-//! never cut — until no connection is left or [`TURN_AWAY`] has passed. Then
-//! the listener stops, the connections left are closed (the server's
+//! keep coming (no balancer moved them) are *turned away*: every request but
+//! the probes is answered 503 `service_unavailable` with `Retry-After: 1` —
+//! answered, so never cut — until none has come for [`QUIET`] (each client
+//! turned away was told to wait a second), or [`TURN_AWAY`] has passed. Only
+//! then does the listener stop (a connection still in its backlog at that
+//! moment would be reset), the connections left are closed (the server's
 //! graceful-shutdown signal) and requests in flight get the shutdown timeout
 //! to finish.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix_http::Extensions;
 use actix_web::body::MessageBody;
@@ -43,6 +45,11 @@ pub async fn close_connections_while_draining(
         .app_data::<web::Data<HttpConnections>>()
         .is_some_and(|c| c.turning_away());
     let probe = req.path().starts_with("/health/") || req.path() == "/metrics";
+    if !probe {
+        if let Some(c) = req.app_data::<web::Data<HttpConnections>>() {
+            c.requested();
+        }
+    }
     if turning_away && !probe {
         let mut res = ApiError::new(
             actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
@@ -72,10 +79,24 @@ pub async fn close_connections_while_draining(
 
 /// Open HTTP connections of this instance (a WebSocket stops counting when
 /// it is upgraded: the hub has it then), and whether they are turned away.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct HttpConnections {
     open: Arc<AtomicUsize>,
     turning_away: Arc<AtomicBool>,
+    epoch: Instant,
+    /// When the last request that is not a probe came, in ms since `epoch`.
+    last_request_ms: Arc<AtomicU64>,
+}
+
+impl Default for HttpConnections {
+    fn default() -> Self {
+        HttpConnections {
+            open: Arc::default(),
+            turning_away: Arc::default(),
+            epoch: Instant::now(),
+            last_request_ms: Arc::default(),
+        }
+    }
 }
 
 impl HttpConnections {
@@ -91,6 +112,22 @@ impl HttpConnections {
 
     pub fn turning_away(&self) -> bool {
         self.turning_away.load(Ordering::Acquire)
+    }
+
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    fn requested(&self) {
+        self.last_request_ms.store(self.now_ms(), Ordering::Release);
+    }
+
+    /// Time since the last request that is not a probe.
+    fn since_last_request(&self) -> Duration {
+        Duration::from_millis(
+            self.now_ms()
+                .saturating_sub(self.last_request_ms.load(Ordering::Acquire)),
+        )
     }
 }
 
@@ -114,16 +151,21 @@ pub const DRAIN: Duration = Duration::from_secs(4);
 /// before the listener stops.
 pub const TURN_AWAY: Duration = Duration::from_secs(2);
 
+/// How long no request may have come before the listener stops: shorter
+/// than the `Retry-After: 1` every turned-away client was given.
+pub const QUIET: Duration = Duration::from_millis(500);
+
 /// Waits until the hub's connections are gone and no HTTP connection is
-/// open, or `DRAIN` has passed; then, if connections are left, turns their
-/// requests away until none is left or `TURN_AWAY` has passed.
+/// open, or `DRAIN` has passed; then turns requests away until none has
+/// come for `QUIET`, or `TURN_AWAY` has passed.
 pub async fn drained(hub: &Hub, http: &HttpConnections) {
     let deadline = tokio::time::Instant::now() + DRAIN;
     let _ = tokio::time::timeout_at(deadline, hub.closed()).await;
     until_closed(http, deadline).await;
-    if http.open() > 0 {
-        http.turning_away.store(true, Ordering::Release);
-        until_closed(http, tokio::time::Instant::now() + TURN_AWAY).await;
+    http.turning_away.store(true, Ordering::Release);
+    let deadline = tokio::time::Instant::now() + TURN_AWAY;
+    while http.since_last_request() < QUIET && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
