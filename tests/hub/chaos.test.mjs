@@ -28,28 +28,15 @@ import {
   sleep,
   startServer,
   waitFor,
+  generator,
+  seedFrom,
 } from "./lib/harness.mjs";
 
 const execFileAsync = promisify(execFile);
 
-const SEED =
-  process.env.CHAOS_SEED === "random"
-    ? Math.floor(Math.random() * 2 ** 31)
-    : Number(process.env.CHAOS_SEED ?? 20261201);
+const SEED = seedFrom("CHAOS_SEED", 20261201);
 const OPERATIONS = 240;
 const DAYS = 5;
-
-/** mulberry32: a small seeded generator, so a failing run can be replayed. */
-function generator(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 
 async function call(baseUrl, method, pathname, token, body) {

@@ -62,14 +62,13 @@ import {
   sleep,
   startServer,
   waitFor,
+  generator,
+  seedFrom,
 } from "./lib/harness.mjs";
 
 const execFileAsync = promisify(execFile);
 
-const SEED =
-  process.env.ROLLING_SEED === "random"
-    ? Math.floor(Math.random() * 2 ** 31)
-    : Number(process.env.ROLLING_SEED ?? 20261207);
+const SEED = seedFrom("ROLLING_SEED", 20261207);
 /** REST clients, each its own requester (one live hold per user). */
 const CLIENTS = 6;
 const DAYS = 5;
@@ -95,18 +94,6 @@ const AVOID_MS = 1000;
 const STEADY_MS = 1500;
 /** The viewers' reconnect delays: the suite's, then more, 30.7 s in all. */
 const VIEWER_RECONNECT = [...RECONNECT_DELAYS, 5000, 5000, 10_000];
-
-/** mulberry32: a small seeded generator, so a failing run's choices can be replayed. */
-function generator(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** One request; never throws. `status` 0: no answer (`refused`: the connection was refused, so nothing was sent). */
 async function send(baseUrl, method, pathname, token, body) {

@@ -397,6 +397,20 @@ fn server_bin(opts: &Opts) -> anyhow::Result<PathBuf> {
     Ok(bin)
 }
 
+impl Setup {
+    /// Stops the server it started and drops its database.
+    async fn tear_down(self) {
+        if let Some(server) = self.server {
+            server.stop().await;
+        }
+        if let Some(db) = &self.db {
+            if let Err(e) = db.drop_now().await {
+                eprintln!("bench: could not drop {}: {e:#}", db.name);
+            }
+        }
+    }
+}
+
 struct Setup {
     server: Option<Server>,
     db: Option<Database>,
@@ -475,14 +489,7 @@ async fn run(opts: Opts, phases: Phases, fd_limit: u64) -> anyhow::Result<()> {
     eprintln!("bench: machine busy {busy:.2} cores at the start");
     let setup = start(&opts).await?;
     let result = suite(&opts, phases, fd_limit, busy, &setup).await;
-    if let Some(server) = setup.server {
-        server.stop().await;
-    }
-    if let Some(db) = &setup.db {
-        if let Err(e) = db.drop_now().await {
-            eprintln!("bench: could not drop {}: {e:#}", db.name);
-        }
-    }
+    setup.tear_down().await;
     let report = result?;
     println!("{}", report.tables());
     if let Some(h) = report.holds.as_ref().filter(|h| !h.problems.is_empty()) {
@@ -513,14 +520,7 @@ async fn run_scale(mut opts: Opts) -> anyhow::Result<()> {
     for server in extra {
         server.stop().await;
     }
-    if let Some(server) = setup.server {
-        server.stop().await;
-    }
-    if let Some(db) = &setup.db {
-        if let Err(e) = db.drop_now().await {
-            eprintln!("bench: could not drop {}: {e:#}", db.name);
-        }
-    }
+    setup.tear_down().await;
     let runs = result?;
     if let Some(dir) = opts.json.parent() {
         std::fs::create_dir_all(dir)?;
@@ -601,14 +601,7 @@ async fn scale_on(
 async fn run_soak(opts: Opts, args: SoakArgs) -> anyhow::Result<()> {
     let setup = start(&opts).await?;
     let result = soak_on(&opts, &args, &setup).await;
-    if let Some(server) = setup.server {
-        server.stop().await;
-    }
-    if let Some(db) = &setup.db {
-        if let Err(e) = db.drop_now().await {
-            eprintln!("bench: could not drop {}: {e:#}", db.name);
-        }
-    }
+    setup.tear_down().await;
     let result = result?;
     if let Some(dir) = args.soak_json.parent() {
         std::fs::create_dir_all(dir)?;

@@ -48,6 +48,24 @@ export const RECONNECT_DELAYS = [0, 200, 500, 1000, 2000, 2000, 5000];
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** mulberry32: a small seeded generator, so a failing run can be replayed. */
+export function generator(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A run's seed: `$name` (a number, or `random` for a new one), else `fallback`. Print it, so a failure can be replayed. */
+export function seedFrom(name, fallback) {
+  const raw = process.env[name];
+  return raw === "random" ? Math.floor(Math.random() * 2 ** 31) : Number(raw ?? fallback);
+}
+
 /** Polls `check` until it returns a truthy value or `timeoutMs` passes. */
 export async function waitFor(check, { timeoutMs = 5000, intervalMs = 10, what = "condition" } = {}) {
   const deadline = Date.now() + timeoutMs;

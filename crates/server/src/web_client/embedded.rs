@@ -13,15 +13,15 @@ use std::borrow::Cow;
 #[cfg(test)]
 use actix_web::body::BoxBody;
 use actix_web::http::header::{
-    AcceptEncoding, ContentEncoding, Encoding, HeaderValue, CACHE_CONTROL, CONTENT_ENCODING,
-    CONTENT_TYPE, ETAG, IF_NONE_MATCH, VARY,
+    AcceptEncoding, ContentEncoding, HeaderValue, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE,
+    ETAG, IF_NONE_MATCH, VARY,
 };
 use actix_web::http::Method;
 use actix_web::middleware::Compress;
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 use rust_embed::{EmbeddedFile, RustEmbed};
 
-use super::{is_reserved, not_found, plain_path, IMMUTABLE, NEGOTIATED, REVALIDATE};
+use super::{copy_encoding, is_reserved, not_found, plain_path, IMMUTABLE, REVALIDATE};
 
 /// `web/dist` at build time. A debug build reads the folder at run time
 /// instead (rust-embed's behaviour), which is why only release builds use it
@@ -139,14 +139,7 @@ fn precompressed<E: RustEmbed>(
     req: &HttpRequest,
     name: &str,
 ) -> Option<(ContentEncoding, EmbeddedFile)> {
-    let (encoding, suffix) = match req
-        .get_header::<AcceptEncoding>()?
-        .negotiate(NEGOTIATED.iter())?
-    {
-        Encoding::Known(ContentEncoding::Brotli) => (ContentEncoding::Brotli, "br"),
-        Encoding::Known(ContentEncoding::Gzip) => (ContentEncoding::Gzip, "gz"),
-        _ => return None,
-    };
+    let (encoding, suffix) = copy_encoding(req.get_header::<AcceptEncoding>())?;
     E::get(&format!("{name}.{suffix}")).map(|copy| (encoding, copy))
 }
 

@@ -79,17 +79,20 @@ fn precompressed(dist: &Path, req: &ServiceRequest) -> Option<(PathBuf, PathBuf,
     if !plain_path(relative) {
         return None;
     }
-    let (encoding, suffix) = match req
-        .get_header::<AcceptEncoding>()?
-        .negotiate(NEGOTIATED.iter())?
-    {
-        Encoding::Known(ContentEncoding::Brotli) => (ContentEncoding::Brotli, "br"),
-        Encoding::Known(ContentEncoding::Gzip) => (ContentEncoding::Gzip, "gz"),
-        _ => return None,
-    };
+    let (encoding, suffix) = copy_encoding(req.get_header::<AcceptEncoding>())?;
     let file = dist.join(relative);
     let copy = dist.join(format!("{relative}.{suffix}"));
     (file.is_file() && copy.is_file()).then_some((file, copy, encoding))
+}
+
+/// The encoding of the build's compressed copies (`.br`, `.gz`) that
+/// `accept` negotiates, and the copy's suffix; `None` for any other choice.
+fn copy_encoding(accept: Option<AcceptEncoding>) -> Option<(ContentEncoding, &'static str)> {
+    match accept?.negotiate(NEGOTIATED.iter())? {
+        Encoding::Known(ContentEncoding::Brotli) => Some((ContentEncoding::Brotli, "br")),
+        Encoding::Known(ContentEncoding::Gzip) => Some((ContentEncoding::Gzip, "gz")),
+        _ => None,
+    }
 }
 
 /// `file`'s copy compressed ahead, sent as `file` itself (its type and name) in `encoding`.
