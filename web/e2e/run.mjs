@@ -265,7 +265,7 @@ describe('live capacity in real Chromium', { concurrency: false }, () => {
     assert.deepEqual(fetches, [], 'caught up from the changes, not by refetching the range');
   });
 
-  test('Test 5: navigation → hub connected within 500 ms, target 300 on a quiet machine (20 cold loads, p95; warm loads, figures)', async () => {
+  test('Test 5: navigation → hub connected within 500 ms, target 300 on a quiet machine (40 cold loads after a warm-up, p95; warm loads, figures)', async () => {
     const session = await api.login(BOB);
     // measured from outside the page (lib/coldLoad.mjs)
     const measure = (p) => measureLoad(p, '/new');
@@ -274,10 +274,17 @@ describe('live capacity in real Chromium', { concurrency: false }, () => {
       opened.push(p.context());
       return p;
     };
-    // cold: a new browser context each time (no cache, no connection to reuse)
+    // cold: a new browser context each time (no cache, no connection to reuse). The first
+    // one also pays for the browser's own first context and the server's first requests (it
+    // was the slowest of its run in 4 of 4 fresh-clone runs: 272–433 ms against a p50 of
+    // 146–167 ms), so it is not counted. 40 loads: p95 is then the third slowest, not the
+    // second, and one stray pause cannot decide it.
+    const warmUp = await fresh();
+    await measure(warmUp);
+    await warmUp.context().close();
     const cold = [];
     const started = [];
-    for (let i = 0; i < 20; i++) {
+    for (let i = 0; i < 40; i++) {
       const p = await fresh();
       const [start, connected] = await measure(p);
       cold.push(connected);
@@ -292,7 +299,7 @@ describe('live capacity in real Chromium', { concurrency: false }, () => {
     const load = loadavg()[0] / cpus().length;
     const [coldP95, warmP95] = [percentile(cold, 95), percentile(warm, 95)];
     const perCore = `load ${load.toFixed(2)} per core`;
-    figure('Test 5 navigation → hub connected, cold loads (ms, 20 runs)', cold.join(', '));
+    figure('Test 5 navigation → hub connected, cold loads (ms, 40 runs)', cold.join(', '));
     figure('Test 5 navigation → hub started, cold loads (ms)', started.join(', '));
     figure('Test 5 navigation → hub connected, cold p50 / p95 (ms; bound 500, target 300)', `${percentile(cold, 50)} / ${coldP95}`);
     figure('Test 5 navigation → hub connected, warm p50 / p95 (ms, 20 runs)', `${percentile(warm, 50)} / ${warmP95}`);
