@@ -3,7 +3,7 @@
 // right-to-left), Home/End to the week's ends, Page Up/Down by month,
 // Enter/Space pick. Months follow the language's calendar (Jalali in Persian).
 import { useCallback, useEffect, useId, useMemo, useRef, useState } from 'react';
-import type { KeyboardEvent } from 'react';
+import type { KeyboardEvent, ReactNode } from 'react';
 import type { Day } from '../api/types';
 import { addDays, clampDate, weekdayIndex } from '../calendar/dates';
 import { calendarParts, monthDates, monthGrid, monthStart, nextMonthStart, previousMonthStart } from '../calendar/months';
@@ -277,15 +277,16 @@ export function Calendar({
           ))}
         </tbody>
       </table>
-      <Legend />
+      <StatusLegend />
     </section>
   );
 }
 
-function Legend() {
+/** The four statuses' icons and names; `children`: more items (other views' marks). */
+export function StatusLegend({ className, children }: { className?: string; children?: ReactNode }) {
   const { t } = useI18n();
   return (
-    <ul className="legend" aria-label={t('calendar.legend')}>
+    <ul className={className ? `legend ${className}` : 'legend'} aria-label={t('calendar.legend')}>
       {(['available', 'limited', 'full', 'closed'] as const).map((status) => (
         <li key={status} className={`legend-item legend-${status}`}>
           <span className="legend-swatch" aria-hidden="true">
@@ -294,6 +295,7 @@ function Legend() {
           {t(`status.${status}`)}
         </li>
       ))}
+      {children}
     </ul>
   );
 }

@@ -18,6 +18,7 @@ import { calendarParts } from '../calendar/months';
 import { closedReason, opensOn } from '../calendar/reasons';
 import { reasonText } from '../components/DayCell';
 import { PriorityBadge } from '../components/PriorityBadge';
+import { StatusLegend } from '../components/Calendar';
 import { StatusIcon } from '../components/StatusIcon';
 import { describeError } from '../i18n/errors';
 import { bookedText } from '../i18n/fullDay';
@@ -374,15 +375,7 @@ function DayRow({ date, day, settings, open }: { date: string; day: Day | undefi
 function Legend() {
   const { t } = useI18n();
   return (
-    <ul className="legend cap-legend" aria-label={t('calendar.legend')}>
-      {(['available', 'limited', 'full', 'closed'] as const).map((status) => (
-        <li key={status} className={`legend-item legend-${status}`}>
-          <span className="legend-swatch" aria-hidden="true">
-            <StatusIcon status={status} />
-          </span>{' '}
-          {t(`status.${status}`)}
-        </li>
-      ))}
+    <StatusLegend className="cap-legend">
       <li className="legend-item">
         <span className="cap-swatch cap-swatch-booked" aria-hidden="true" /> {t('capacity.bookedLegend')}
       </li>
@@ -392,7 +385,7 @@ function Legend() {
       <li className="legend-item">
         <span className="day-override-mark" aria-hidden="true" /> {t('capacity.overrideLegend')}
       </li>
-    </ul>
+    </StatusLegend>
   );
 }
 
